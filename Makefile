@@ -1,0 +1,72 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is a building block.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export CONTAINERS_CONF := $(CURDIR)/tests/twin/containers.conf
+export PYTHONPATH := $(CURDIR)/tests
+
+COLLECTION_LINK := .cache/collections/ansible_collections/wedsync/platform
+
+.PHONY: help deps system-deps demo test twin-up twin-down twin-status lint sanity unit integration molecule benchmarks changelog clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+system-deps: ## Install missing Debian packages (podman, runc, debootstrap, postgresql)
+	@scripts/system-deps.sh
+
+deps: system-deps $(BIN)/.installed $(COLLECTION_LINK) ## Virtualenv from pinned requirements, Debian packages, collection path
+
+demo: deps ## Bring the local twin up and show it serving
+	$(BIN)/python -m twin up
+	$(BIN)/python -m twin demo
+
+test: deps ## The whole suite: lint, sanity, unit, twin integration, Molecule
+	scripts/test.sh
+
+twin-up: deps ## Start the local twin (idempotent); writes .twin/env
+	$(BIN)/python -m twin up
+
+twin-down: deps ## Stop the twin: no process, port or container left behind
+	$(BIN)/python -m twin down
+
+twin-status: deps ## What the twin is running
+	$(BIN)/python -m twin status
+
+lint: deps ## ruff and ansible-lint (production profile)
+	scripts/test.sh lint
+
+sanity: deps ## ansible-test sanity --test validate-modules, offline
+	scripts/test.sh sanity
+
+unit: deps ## Unit tests
+	scripts/test.sh unit
+
+integration: deps ## Integration tests against the twin
+	scripts/test.sh integration
+
+molecule: deps ## Molecule scenarios
+	scripts/test.sh molecule
+
+benchmarks: deps ## Benchmarks against the twin, printing their figures
+	scripts/test.sh benchmarks
+
+changelog: deps ## Release the changelog from fragments
+	$(BIN)/antsibull-changelog release
+
+clean: twin-down ## Remove the virtualenv and local state
+	rm -rf $(VENV) .cache .twin .pytest_cache .ruff_cache tests/output
