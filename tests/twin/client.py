@@ -1,0 +1,98 @@
+"""A small client for the twin's control API, for tests, drills and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class TwinError(RuntimeError):
+    """The control API refused a call; the message is its reason."""
+
+
+class TwinClient:
+    def __init__(self, control_url: str, timeout: float = 60.0) -> None:
+        self.control_url = control_url.rstrip("/")
+        self.timeout = timeout
+
+    @classmethod
+    def from_env(cls) -> TwinClient:
+        url = os.environ.get("WEDSYNC_TWIN_CONTROL_URL")
+        if not url:
+            raise TwinError("WEDSYNC_TWIN_CONTROL_URL is not set: run `make twin-up` and source .twin/env")
+        return cls(url)
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.control_url}/{path.lstrip('/')}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            raise TwinError(json.load(exc).get("error", str(exc))) from None
+
+    # -- whole twin ----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return self.call("GET", "health")
+
+    def reset(self) -> None:
+        """Forget every AWS resource, fault, health override and transition; remove the clusters."""
+        self.call("POST", "reset")
+
+    # -- faults --------------------------------------------------------------------------------
+
+    def inject_fault(self, action: str, kind: str = "throttle", count: int | None = None, **options: Any) -> int:
+        """Make `action` fail (throttle, error) or slow down (latency, with latency_ms).
+
+        Options: service, region (to narrow the match), status, code, message, latency_ms.
+        """
+        rule = {"action": action, "kind": kind, "count": count, **options}
+        return int(self.call("POST", "faults", rule)["id"])
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self.call("GET", "faults")
+
+    def clear_faults(self) -> None:
+        self.call("DELETE", "faults")
+
+    # -- ELBv2 ---------------------------------------------------------------------------------
+
+    def set_target_health(self, target_group_arn: str, target_id: str, state: str,
+                          reason: str | None = None, description: str | None = None) -> dict[str, Any]:
+        """healthy, unhealthy, draining, initial, unused or unavailable, as DescribeTargetHealth reports."""
+        return self.call("POST", "target-health", {"target_group_arn": target_group_arn, "target_id": target_id,
+                                                   "state": state, "reason": reason, "description": description})
+
+    def clear_target_health(self) -> None:
+        self.call("DELETE", "target-health")
+
+    # -- RDS and PostgreSQL --------------------------------------------------------------------
+
+    def set_transition_seconds(self, **seconds: float) -> dict[str, float]:
+        """How long creating, modifying, rebooting and promoting take (0: at once)."""
+        return self.call("PUT", "rds/transitions", seconds)
+
+    def postgres(self) -> list[dict[str, Any]]:
+        return self.call("GET", "postgres")
+
+    def pause_replay(self, db_instance_identifier: str, region: str = "us-east-1") -> None:
+        self.call("POST", f"postgres/{region}/{db_instance_identifier}/pause-replay")
+
+    def resume_replay(self, db_instance_identifier: str, region: str = "us-east-1") -> None:
+        self.call("POST", f"postgres/{region}/{db_instance_identifier}/resume-replay")
+
+    def replica_lag(self, db_instance_identifier: str, region: str = "us-east-1") -> dict[str, Any]:
+        return self.call("GET", f"postgres/{region}/{db_instance_identifier}/lag")
+
+    def sql(self, db_instance_identifier: str, sql: str, region: str = "us-east-1") -> list[list[Any]]:
+        """Run SQL on the instance's cluster as the internal superuser."""
+        return self.call("POST", f"postgres/{region}/{db_instance_identifier}/sql", {"sql": sql})
+
+    def publish_metrics(self) -> list[dict[str, Any]]:
+        """Push ReplicaLag datapoints now instead of at the next interval."""
+        return self.call("POST", "metrics/publish")

@@ -1,0 +1,310 @@
+"""What moto lacks and the runbooks depend on, patched into moto's models in this process.
+
+RDS: PostgreSQL instances are backed by real clusters (endpoint, credentials, promotion);
+replicas report StatusInfos; promotion really detaches; cross-region replicas need no
+parameter-group workaround; status transitions take configurable time.
+ELBv2: target health can be set per target through the control API.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.ec2.models import ec2_backends
+from moto.elbv2.models import FakeTargetGroup
+from moto.rds.exceptions import InvalidDBInstanceStateError, RDSClientError
+from moto.rds.models import DBInstance, RDSBackend, rds_backends
+
+from twin.postgres import PostgresPlane
+
+# The status RDS reports while each kind of transition runs.
+TRANSITION_STATUS = {
+    "creating": "creating",
+    "modifying": "modifying",
+    "rebooting": "rebooting",
+    "promoting": "modifying",
+}
+
+TARGET_STATES = {
+    "healthy": (None, None),
+    "unhealthy": ("Target.FailedHealthChecks", "Health checks failed"),
+    "draining": ("Target.DeregistrationInProgress", "Target deregistration is in progress"),
+    "initial": ("Elb.RegistrationInProgress", "Target registration is in progress"),
+    "unused": ("Target.NotInUse", "Target group is not configured to receive traffic from the load balancer"),
+    "unavailable": ("Target.HealthCheckDisabled", "Health checks are disabled"),
+}
+
+
+@dataclass
+class FidelityState:
+    """The twin's own state that moto's models consult."""
+
+    postgres: PostgresPlane
+    transition_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TRANSITION_STATUS, 0.0))
+    target_health: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def set_target_health(self, target_group_arn: str, target_id: str, state: str,
+                          reason: str | None = None, description: str | None = None) -> dict[str, Any]:
+        if state not in TARGET_STATES:
+            raise ValueError(f"state must be one of {sorted(TARGET_STATES)}, not {state!r}")
+        default_reason, default_description = TARGET_STATES[state]
+        entry = {"state": state, "reason": reason or default_reason, "description": description or default_description}
+        self.target_health[(target_group_arn, target_id)] = entry
+        return {"target_group_arn": target_group_arn, "target_id": target_id, **entry}
+
+    def set_transitions(self, seconds: dict[str, float]) -> dict[str, float]:
+        unknown = set(seconds) - set(TRANSITION_STATUS)
+        if unknown:
+            raise ValueError(f"unknown transitions {sorted(unknown)}; known: {sorted(TRANSITION_STATUS)}")
+        for name, value in seconds.items():
+            if float(value) < 0:
+                raise ValueError(f"{name}: seconds must be zero or more")
+            self.transition_seconds[name] = float(value)
+        return self.transition_seconds
+
+    def reset(self) -> None:
+        self.target_health.clear()
+        self.transition_seconds.update(dict.fromkeys(TRANSITION_STATUS, 0.0))
+        self.postgres.delete_all()
+
+
+_installed: dict[str, FidelityState] = {}
+
+
+def state() -> FidelityState:
+    return _installed["state"]
+
+
+def install(fidelity: FidelityState) -> None:
+    """Patch moto's classes once; later calls only swap the state they consult."""
+    if not _installed:
+        _patch_rds()
+        _patch_elbv2()
+    _installed["state"] = fidelity
+
+
+# -- RDS -------------------------------------------------------------------------------------
+
+
+def _is_postgres(db: DBInstance) -> bool:
+    return str(db.engine).startswith("postgres")
+
+
+def begin_transition(db: DBInstance, name: str) -> None:
+    seconds = state().transition_seconds[name]
+    db.__dict__["_twin_transition"] = (TRANSITION_STATUS[name], time.monotonic() + seconds) if seconds else None
+
+
+def _status_get(db: DBInstance) -> str:
+    transition = db.__dict__.get("_twin_transition")
+    if transition and time.monotonic() < transition[1]:
+        return str(transition[0])
+    return str(db.__dict__.get("_twin_status", "available"))
+
+
+def _status_set(db: DBInstance, value: str) -> None:
+    db.__dict__["_twin_status"] = value
+
+
+def _address(db: DBInstance) -> str:
+    if state().postgres.find(db.region, db.db_instance_identifier):
+        return "127.0.0.1"
+    return f"{db.db_instance_identifier}.aaaaaaaaaa.{db.region}.rds.amazonaws.com"
+
+
+def _status_infos(db: DBInstance) -> list[dict[str, Any]] | None:
+    if not db.is_replica:
+        return None
+    cluster = state().postgres.find(db.region, db.db_instance_identifier)
+    lag = cluster.lag if cluster else {}
+    if lag and (lag.get("error") or not lag.get("streaming")):
+        message = lag.get("error") or "Replication has stopped: the replica is not streaming from its source"
+        return [{"StatusType": "read replication", "Normal": False, "Status": "error", "Message": message}]
+    return [{"StatusType": "read replication", "Normal": True, "Status": "replicating"}]
+
+
+def _remove_replica(source: DBInstance, replica: DBInstance) -> None:
+    for reference in (replica.db_instance_identifier, replica.db_instance_arn):
+        if reference in source.replicas:
+            source.replicas.remove(reference)
+
+
+def _split_source(backend: RDSBackend, source_id: str) -> tuple[str, str]:
+    if backend.arn_regex.match(source_id):
+        parts = source_id.split(":")
+        return parts[3], parts[-1]
+    return backend.region_name, source_id
+
+
+def _wrap(cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    setattr(cls, name, make(getattr(cls, name)))
+
+
+def _create_db_instance(original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
+    def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+        db = original(self, db_kwargs)
+        begin_transition(db, "creating")
+        if _is_postgres(db) and not db.db_cluster_identifier:
+            try:
+                cluster = state().postgres.create_primary(
+                    db.region, db.db_instance_identifier, db.master_username or "postgres",
+                    db_kwargs.get("master_user_password") or "", db.db_name,
+                )
+            except Exception as exc:
+                self.databases.pop(db.db_instance_identifier, None)
+                raise RDSClientError("InternalFailure", f"the twin could not start PostgreSQL: {exc}") from exc
+            db.port = cluster.port
+        return db
+
+    return create_db_instance
+
+
+def _create_read_replica(original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
+    def create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+        source_region, source_id = _split_source(self, db_kwargs["source_db_instance_identifier"])
+        source = rds_backends[self.account_id][source_region].describe_db_instances(source_id)[0]
+        if source_region != self.region_name and not db_kwargs.get("db_parameter_group_name"):
+            # A cross-region replica gets the target region's default group unless told otherwise.
+            db_kwargs["db_parameter_group_name"] = source.default_db_parameter_group_details()[1]
+        replica = original(self, db_kwargs)
+        if not replica.availability_zone.startswith(self.region_name):
+            # moto copies the source's placement; a replica lives in its own region.
+            replica.availability_zone = f"{self.region_name}a"
+            if not db_kwargs.get("vpc_security_group_ids"):
+                ec2 = ec2_backends[self.account_id][self.region_name]
+                replica.vpc_security_group_ids = [ec2.get_default_security_group(ec2.default_vpc.id).id]
+        replica.__dict__["_twin_transition"] = None
+        replica.status = "available"
+        begin_transition(replica, "creating")
+        plane = state().postgres
+        if plane.find(source_region, source_id):
+            try:
+                cluster = plane.create_standby(
+                    self.region_name, replica.db_instance_identifier, source_region, source_id
+                )
+            except Exception as exc:
+                self.databases.pop(replica.db_instance_identifier, None)
+                _remove_replica(source, replica)
+                raise RDSClientError("InternalFailure", f"the twin could not start the standby: {exc}") from exc
+            replica.port = cluster.port
+        return replica
+
+    return create_db_instance_read_replica
+
+
+def _promote_read_replica(_original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
+    def promote_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+        db = self.describe_db_instances(db_kwargs["db_instance_identifier"])[0]
+        if not db.is_replica:
+            raise InvalidDBInstanceStateError(db.db_instance_identifier, "promote")
+        detach_replica(self, db)
+        db.update(**db_kwargs)
+        begin_transition(db, "promoting")
+        return db
+
+    return promote_read_replica
+
+
+def detach_replica(backend: RDSBackend, db: DBInstance) -> None:
+    """Make a replica standalone in the model and, for PostgreSQL, in its cluster."""
+    source_region, source_id = _split_source(backend, db.source_db_instance_identifier or "")
+    source = rds_backends[backend.account_id][source_region].databases.get(source_id)
+    if source is not None:
+        _remove_replica(source, db)
+    db.is_replica = False
+    db.source_db_instance_identifier = None
+    if state().postgres.find(db.region, db.db_instance_identifier):
+        state().postgres.promote(db.region, db.db_instance_identifier)
+
+
+def _delete_db_instance(original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
+    def delete_db_instance(self: RDSBackend, db_instance_identifier: str, *args: Any, **kwargs: Any) -> DBInstance:
+        existing = self.databases.get(db_instance_identifier)
+        if existing is not None and existing.is_replica:
+            # moto removes a cross-region replica from its source by name only; do it here.
+            source_region, source_id = _split_source(self, existing.source_db_instance_identifier or "")
+            source = rds_backends[self.account_id][source_region].databases.get(source_id)
+            if source is not None:
+                _remove_replica(source, existing)
+            existing.is_replica = False
+        db = original(self, db_instance_identifier, *args, **kwargs)
+        # RDS promotes the replicas of a deleted source to standalone instances.
+        for reference in list(db.replicas):
+            region, replica_id = _split_source(self, reference)
+            replica = rds_backends[self.account_id][region].databases.get(replica_id)
+            if replica is not None:
+                detach_replica(rds_backends[self.account_id][region], replica)
+        state().postgres.delete(db.region, db_instance_identifier)
+        return db
+
+    return delete_db_instance
+
+
+def _reboot_db_instance(original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
+    def reboot_db_instance(self: RDSBackend, db_instance_identifier: str, *args: Any, **kwargs: Any) -> DBInstance:
+        db = original(self, db_instance_identifier, *args, **kwargs)
+        if state().postgres.find(db.region, db.db_instance_identifier):
+            state().postgres.restart(db.region, db.db_instance_identifier)
+        begin_transition(db, "rebooting")
+        return db
+
+    return reboot_db_instance
+
+
+def _modify_db_instance(original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
+    def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> DBInstance:
+        password = db_kwargs.get("master_user_password")
+        db = original(self, db_instance_identifier, db_kwargs)
+        if password and state().postgres.find(db.region, db.db_instance_identifier):
+            state().postgres.set_password(db.region, db.db_instance_identifier, db.master_username, password)
+        begin_transition(db, "modifying")
+        return db
+
+    return modify_db_instance
+
+
+def _patch_rds() -> None:
+    DBInstance.status = property(_status_get, _status_set)  # type: ignore[assignment]
+    DBInstance.address = property(_address)  # type: ignore[assignment,method-assign]
+    DBInstance.status_infos = property(_status_infos)  # type: ignore[attr-defined]
+    DBInstance.remove_replica = _remove_replica  # type: ignore[method-assign]
+    _wrap(RDSBackend, "create_db_instance", _create_db_instance)
+    _wrap(RDSBackend, "create_db_instance_read_replica", _create_read_replica)
+    _wrap(RDSBackend, "promote_read_replica", _promote_read_replica)
+    _wrap(RDSBackend, "delete_db_instance", _delete_db_instance)
+    _wrap(RDSBackend, "reboot_db_instance", _reboot_db_instance)
+    _wrap(RDSBackend, "modify_db_instance", _modify_db_instance)
+
+
+def rds_instances() -> list[tuple[str, DBInstance]]:
+    """Every RDS instance the twin holds, with its region."""
+    found = []
+    for region, backend in rds_backends[DEFAULT_ACCOUNT_ID].items():
+        found.extend((region, db) for db in list(backend.databases.values()))
+    return found
+
+
+# -- ELBv2 -----------------------------------------------------------------------------------
+
+
+def _health_for(original: Callable[..., Any]) -> Callable[..., Any]:
+    def health_for(self: FakeTargetGroup, target: dict[str, Any], ec2_backend: Any) -> Any:
+        health = original(self, target, ec2_backend)
+        override = state().target_health.get((self.arn, target["Id"]))
+        if override and target["Id"] in self.targets:
+            health.status = override["state"]
+            health.reason = override["reason"]
+            health.description = override["description"]
+        return health
+
+    return health_for
+
+
+def _patch_elbv2() -> None:
+    _wrap(FakeTargetGroup, "health_for", _health_for)

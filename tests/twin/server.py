@@ -1,0 +1,178 @@
+"""The twin's AWS endpoint: moto, our fidelity layer, fault injection and the control API.
+
+One loopback port serves both: ``/_twin/...`` is the control API (JSON), everything else is AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_api._internal.models import moto_api_backend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from twin import fidelity
+from twin.faults import FaultInjector
+from twin.postgres import PostgresPlane, PostgresPlaneError
+
+CONTROL_PREFIX = "/_twin"
+LOG = logging.getLogger("twin")
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Twin:
+    """Everything the twin process holds, and the WSGI application over it."""
+
+    def __init__(self, state_dir: Path, metrics_interval: float = 5.0) -> None:
+        self.state_dir = state_dir
+        self.started_at = time.time()
+        self.postgres = PostgresPlane(state_dir / "pg")
+        self.fidelity = fidelity.FidelityState(self.postgres)
+        fidelity.install(self.fidelity)
+        self.faults = FaultInjector()
+        self.metrics_interval = metrics_interval
+        self._aws = self.faults.middleware(DomainDispatcherApplication(create_backend_app))
+        self._stop = threading.Event()
+        self._publish_lock = threading.Lock()
+        self._routes = self._route_table()
+
+    # -- WSGI ----------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+            return self._control(environ, start_response)
+        return self._aws(environ, start_response)
+
+    def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        parts = [p for p in request.path[len(CONTROL_PREFIX):].split("/") if p]
+        try:
+            body = request.get_json(silent=True) or {}
+            payload = self._dispatch(request.method, parts, body)
+            response = Response(json.dumps(payload, default=str), status=200, mimetype="application/json")
+        except ControlError as exc:
+            response = _error(exc.status, str(exc))
+        except (ValueError, KeyError, PostgresPlaneError) as exc:
+            response = _error(HTTPStatus.BAD_REQUEST, str(exc).strip("'\""))
+        return response(environ, start_response)
+
+    def _dispatch(self, method: str, parts: list[str], body: dict[str, Any]) -> Any:
+        for (route_method, pattern), handler in self._routes.items():
+            if route_method == method and _match(pattern, parts):
+                args = [p for p, want in zip(parts, pattern, strict=True) if want.startswith("{")]
+                return handler(*args, body)
+        raise ControlError(HTTPStatus.NOT_FOUND, f"no control endpoint {method} {CONTROL_PREFIX}/{'/'.join(parts)}")
+
+    def _route_table(self) -> dict[tuple[str, tuple[str, ...]], Callable[..., Any]]:
+        return {
+            ("GET", ("health",)): lambda _b: self.health(),
+            ("POST", ("reset",)): lambda _b: self.reset(),
+            ("GET", ("faults",)): lambda _b: self.faults.rules(),
+            ("POST", ("faults",)): lambda b: vars(self.faults.add(b)),
+            ("DELETE", ("faults",)): lambda _b: self.faults.clear() or [],
+            ("GET", ("target-health",)): lambda _b: self._target_health(),
+            ("POST", ("target-health",)): lambda b: self.fidelity.set_target_health(
+                b["target_group_arn"], b["target_id"], b["state"], b.get("reason"), b.get("description")),
+            ("DELETE", ("target-health",)): lambda _b: self.fidelity.target_health.clear() or [],
+            ("GET", ("rds", "transitions")): lambda _b: self.fidelity.transition_seconds,
+            ("PUT", ("rds", "transitions")): self.fidelity.set_transitions,
+            ("GET", ("postgres",)): lambda _b: [c.public() for c in self.postgres.clusters.values()],
+            ("POST", ("postgres", "{region}", "{id}", "pause-replay")): self._pause,
+            ("POST", ("postgres", "{region}", "{id}", "resume-replay")): self._resume,
+            ("GET", ("postgres", "{region}", "{id}", "lag")): lambda r, i, _b: self.postgres.measure_lag(r, i),
+            ("POST", ("postgres", "{region}", "{id}", "sql")): lambda r, i, b: self.postgres.run_sql(r, i, b["sql"]),
+            ("POST", ("metrics", "publish")): lambda _b: self.publish_metrics(),
+        }
+
+    def _pause(self, region: str, identifier: str, _body: dict[str, Any]) -> dict[str, Any]:
+        self.postgres.pause_replay(region, identifier)
+        return {"db_instance_identifier": identifier, "region": region, "replay": "paused"}
+
+    def _resume(self, region: str, identifier: str, _body: dict[str, Any]) -> dict[str, Any]:
+        self.postgres.resume_replay(region, identifier)
+        return {"db_instance_identifier": identifier, "region": region, "replay": "resumed"}
+
+    def _target_health(self) -> list[dict[str, Any]]:
+        return [{"target_group_arn": arn, "target_id": target, **entry}
+                for (arn, target), entry in self.fidelity.target_health.items()]
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "uptime_seconds": round(time.time() - self.started_at, 1),
+                "postgres_clusters": len(self.postgres.clusters), "fault_rules": len(self.faults.rules()),
+                "metrics_interval_seconds": self.metrics_interval}
+
+    def reset(self) -> dict[str, Any]:
+        self.faults.clear()
+        self.fidelity.reset()
+        moto_api_backend.reset()
+        return {"reset": True}
+
+    def publish_metrics(self) -> list[dict[str, Any]]:
+        """Feed AWS/RDS ReplicaLag, in each replica's own region, from its standby's real lag."""
+        published = []
+        with self._publish_lock:
+            for region, db in fidelity.rds_instances():
+                cluster = self.postgres.find(region, db.db_instance_identifier)
+                if not db.is_replica or cluster is None or cluster.role != "standby":
+                    continue
+                lag = self.postgres.measure_lag(region, db.db_instance_identifier)
+                if lag["seconds"] is None:
+                    continue  # CloudWatch has no datapoint for a replica it cannot measure
+                _put_replica_lag(region, db.db_instance_identifier, lag["seconds"])
+                published.append({"region": region, "db_instance_identifier": db.db_instance_identifier, **lag})
+        return published
+
+    def run_metrics_publisher(self) -> None:
+        while not self._stop.wait(self.metrics_interval):
+            try:
+                self.publish_metrics()
+            except Exception:  # the publisher must outlive a cluster that vanished mid-sample
+                LOG.exception("publishing ReplicaLag failed")
+
+    def serve(self, host: str, port: int, ready: Callable[[int], None]) -> None:
+        server = make_server(host, port, self, threaded=True)
+        threading.Thread(target=self.run_metrics_publisher, name="replica-lag", daemon=True).start()
+        ready(server.server_port)
+        try:
+            server.serve_forever()
+        finally:
+            self._stop.set()
+            self.postgres.delete_all()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+
+
+def _put_replica_lag(region: str, identifier: str, seconds: float) -> None:
+    cloudwatch_backends[DEFAULT_ACCOUNT_ID][region].put_metric_data(
+        "AWS/RDS",
+        [{"MetricName": "ReplicaLag", "Value": seconds, "Unit": "Seconds",
+          "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": identifier}]}],
+    )
+
+
+def _match(pattern: tuple[str, ...], parts: list[str]) -> bool:
+    return len(pattern) == len(parts) and all(
+        want.startswith("{") or want == got for want, got in zip(pattern, parts, strict=True)
+    )
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
