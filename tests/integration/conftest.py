@@ -9,7 +9,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from twin.client import TwinClient
 
 ENV_FILE = Path(__file__).resolve().parents[2] / ".twin" / "env"

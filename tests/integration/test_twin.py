@@ -12,7 +12,6 @@ import botocore.config
 import psycopg2
 import pytest
 from botocore.exceptions import ClientError
-
 from twin.client import TwinClient, TwinError
 
 PASSWORD = "twin-test-password"  # a throwaway instance on loopback
