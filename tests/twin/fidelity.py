@@ -8,6 +8,8 @@ ELBv2: target health can be set per target through the control API.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from moto.elbv2.models import FakeTargetGroup
 from moto.rds.exceptions import InvalidDBInstanceStateError, RDSClientError
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
 
+from twin import patches
 from twin.postgres import PostgresPlane
 
 # The status RDS reports while each kind of transition runs.
@@ -86,7 +89,13 @@ def install(fidelity: FidelityState) -> None:
     if not _installed:
         _patch_rds()
         _patch_elbv2()
+        _install_service_patches()
     _installed["state"] = fidelity
+
+
+def _install_service_patches() -> None:
+    for module in pkgutil.iter_modules(patches.__path__):
+        importlib.import_module(f"{patches.__name__}.{module.name}").install()
 
 
 # -- RDS -------------------------------------------------------------------------------------
