@@ -1,0 +1,400 @@
+"""Hosts plane of the local twin: systemd Debian containers under podman.
+
+Each host is a container running systemd as PID 1, reached by Ansible through the
+`containers.podman.podman` connection. No container registry is reachable, so the image is built
+here with debootstrap and `podman import`; the packages debootstrap downloads are kept under
+`.cache/host-image/` so rebuilding the image does not download them again.
+
+    python -m twin.hosts up NAME...   start these hosts (running ones are left alone)
+    python -m twin.hosts rm NAME...   remove these hosts
+    python -m twin.hosts down         remove every twin host
+    python -m twin.hosts list         what is there
+    python -m twin.hosts image        build the image unless it is already there
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+CONTAINERS_CONF = Path(__file__).resolve().with_name("containers.conf")
+CACHE = REPO / ".cache" / "host-image"
+
+IMAGE = "localhost/wedsync-twin-debian:bookworm"
+LABEL_KEY = "wedsync-twin"
+LABEL_VALUE = "host"
+RECIPE_LABEL = "wedsync-twin.recipe"
+
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+# systemd as init; python3 for Ansible; apt and ca-certificates for real patching; the rest is what
+# an EC2 Debian image has and the roles and runbooks call (sudo for become, ps/pgrep, ip).
+PACKAGES = ("systemd", "systemd-sysv", "dbus", "python3", "apt", "ca-certificates", "sudo", "procps", "iproute2")
+# debootstrap only writes the release itself; security updates are what patching runbooks apply.
+SOURCES_LIST = f"""\
+deb {MIRROR} {SUITE} main
+deb {MIRROR} {SUITE}-updates main
+deb http://deb.debian.org/debian-security {SUITE}-security main
+"""
+IMAGE_CHANGES = ('CMD ["/sbin/init"]', "STOPSIGNAL SIGRTMIN+3")
+
+READY_STATES = frozenset({"running", "degraded"})
+BOOT_TIMEOUT = 90.0
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+
+
+class HostError(RuntimeError):
+    """A host or the image could not be brought to the asked state; the message says why."""
+
+
+# podman -------------------------------------------------------------------------------------------
+
+
+def podman_env() -> dict[str, str]:
+    """The environment for podman: the caller's, with the project's containers.conf unless one is set."""
+    env = dict(os.environ)
+    if not env.get("CONTAINERS_CONF"):
+        env["CONTAINERS_CONF"] = str(CONTAINERS_CONF)
+    return env
+
+
+def _run(argv: Sequence[str], *, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(argv, env=podman_env(), capture_output=True, text=True, check=False, **kwargs)
+    if check and result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip()
+        raise HostError(f"`{' '.join(argv)}` failed ({result.returncode}): {detail}")
+    return result
+
+
+def _podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return _run(["podman", *args], check=check)
+
+
+# the image ----------------------------------------------------------------------------------------
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
+
+
+def _debootstrap_key() -> str:
+    return _digest(SUITE, MIRROR, *PACKAGES)
+
+
+def _recipe_key() -> str:
+    """Changes whenever anything that goes into the image changes, so a stale image is rebuilt."""
+    return _digest(_debootstrap_key(), SOURCES_LIST, *IMAGE_CHANGES)
+
+
+def _image_recipe() -> str | None:
+    result = _podman("image", "inspect", "--format", f'{{{{index .Labels "{RECIPE_LABEL}"}}}}', IMAGE, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+@contextlib.contextmanager
+def _build_lock() -> Iterator[None]:
+    """One builder at a time: `twin up` and a Molecule run may both ask for the image."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def ensure_image(rebuild: bool = False) -> str:
+    """Build the host image unless an image from the current recipe exists; return its name."""
+    with _build_lock():
+        if not rebuild and _image_recipe() == _recipe_key():
+            return IMAGE
+        _remove_stale_work()
+        tarball = _debootstrap_tarball()
+        with _work_dir("rootfs-") as root:
+            _unpack(tarball, root)
+            _configure(root)
+            _import(root)
+    return IMAGE
+
+
+def _debootstrap_tarball() -> Path:
+    """The packages of the base system, downloaded once (debootstrap --make-tarball)."""
+    tarball = CACHE / f"debootstrap-{SUITE}-{_debootstrap_key()}.tgz"
+    if tarball.exists():
+        return tarball
+    partial = tarball.with_name(tarball.name + ".partial")
+    with _work_dir("download-") as scratch:
+        _debootstrap(f"--make-tarball={partial}", scratch / "target")
+    os.replace(partial, tarball)
+    return tarball
+
+
+def _unpack(tarball: Path, root: Path) -> None:
+    _debootstrap(f"--unpack-tarball={tarball}", root)
+
+
+def _debootstrap(mode: str, target: Path) -> None:
+    include = ",".join(PACKAGES)
+    _run(["debootstrap", "--variant=minbase", f"--include={include}", mode, SUITE, str(target), MIRROR])
+
+
+def _configure(root: Path) -> None:
+    (root / "etc/apt/sources.list").write_text(SOURCES_LIST)
+    # Package lists and .debs would only age in the image; hosts fetch fresh ones like a new instance.
+    for cache in ("var/lib/apt/lists", "var/cache/apt/archives"):
+        for entry in (root / cache).glob("*"):
+            if entry.is_file():
+                entry.unlink()
+    # Empty, so systemd gives every container its own machine id at boot.
+    (root / "etc/machine-id").write_text("")
+
+
+def _image_id() -> str | None:
+    result = _podman("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _import(root: Path) -> None:
+    replaced = _image_id()
+    changes = [*IMAGE_CHANGES, f"LABEL {RECIPE_LABEL}={_recipe_key()}"]
+    argv = ["podman", "import", *(arg for change in changes for arg in ("--change", change)), "-", IMAGE]
+    # Streamed: the rootfs never exists twice on disk. Leaving the block closes the pipe, so tar
+    # cannot hang if podman stops reading.
+    with subprocess.Popen(["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE) as tar:
+        _run(argv, stdin=tar.stdout)
+    if tar.returncode != 0:
+        raise HostError(f"tar of {root} failed ({tar.returncode})")
+    if replaced and replaced != _image_id():
+        # Untagged by the import; containers still using it keep it, and then this removal fails.
+        _podman("image", "rm", replaced, check=False)
+
+
+@contextlib.contextmanager
+def _work_dir(prefix: str) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=CACHE))
+    try:
+        yield path
+    finally:
+        _remove_tree(path)
+
+
+def _remove_stale_work() -> None:
+    """Remove what an interrupted build left behind (called with the build lock held)."""
+    for path in CACHE.glob("*"):
+        if path.name.startswith(("rootfs-", "download-")) and path.is_dir():
+            _remove_tree(path)
+        elif path.name.endswith(".partial"):
+            path.unlink()
+
+
+def _remove_tree(path: Path) -> None:
+    # An interrupted debootstrap leaves /proc and /sys mounted in its target: unmount them before
+    # deleting, or rmtree would walk into the machine's own /proc and /sys.
+    for mountpoint in _mounts_below(path):
+        subprocess.run(["umount", "--lazy", mountpoint], check=False, capture_output=True)
+    if _mounts_below(path):
+        raise HostError(f"{path} still has mounts below it; unmount them and retry")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _mounts_below(path: Path) -> list[str]:
+    prefix = str(path.resolve()) + "/"
+    with open("/proc/self/mounts") as mounts:
+        points = [line.split()[1].replace("\\040", " ") for line in mounts]
+    return sorted((p for p in points if p.startswith(prefix)), reverse=True)
+
+
+# hosts --------------------------------------------------------------------------------------------
+
+
+def _inspect(name: str) -> dict[str, Any] | None:
+    result = _podman("container", "inspect", name, check=False)
+    if result.returncode != 0:
+        return None
+    return json.loads(result.stdout)[0]
+
+
+def _is_twin_host(info: dict[str, Any]) -> bool:
+    labels = info.get("Config", {}).get("Labels") or {}
+    return labels.get(LABEL_KEY) == LABEL_VALUE
+
+
+def _check_names(names: Sequence[str]) -> None:
+    bad = [name for name in names if not NAME_PATTERN.fullmatch(name)]
+    if bad:
+        raise HostError(f"not a valid container name: {', '.join(bad)} (letters, digits, '_', '.', '-')")
+
+
+def _launch(name: str, image: str) -> None:
+    """Create and start `name`, start it if stopped, leave it alone if running."""
+    info = _inspect(name)
+    if info is None:
+        _podman(
+            "run",
+            "--detach",
+            "--name",
+            name,
+            "--hostname",
+            name,
+            "--label",
+            f"{LABEL_KEY}={LABEL_VALUE}",
+            "--systemd",
+            "always",
+            image,
+        )
+    elif not _is_twin_host(info):
+        raise HostError(f"a container named {name} exists and is not a twin host; remove it or pick another name")
+    elif info["State"]["Status"] != "running":
+        _podman("start", name)
+
+
+def _systemd_state(name: str) -> str:
+    # is-system-running exits non-zero for every state but "running", so only its output counts.
+    result = _podman("exec", name, "systemctl", "is-system-running", check=False)
+    return result.stdout.strip() or result.stderr.strip()
+
+
+def _wait_ready(name: str, timeout: float = BOOT_TIMEOUT) -> str:
+    deadline = time.monotonic() + timeout
+    state = "unknown"
+    while time.monotonic() < deadline:
+        info = _inspect(name)
+        if info is None or info["State"]["Status"] != "running":
+            logs = _podman("logs", "--tail", "20", name, check=False).stdout.strip()
+            raise HostError(f"host {name} stopped while booting; last log lines:\n{logs}")
+        state = _systemd_state(name)
+        if state in READY_STATES:
+            return state
+        time.sleep(0.25)
+    failed = _podman("exec", name, "systemctl", "--failed", "--no-legend", check=False).stdout.strip()
+    raise HostError(f"host {name} not ready after {timeout:.0f}s (systemd: {state}); failed units:\n{failed}")
+
+
+def start(names: list[str]) -> list[dict[str, str]]:
+    """Start one systemd host container per name and wait until each has booted.
+
+    Running hosts are left alone. Returns name, id, container state and systemd state per host.
+    """
+    _check_names(names)
+    image = ensure_image()
+    for name in names:
+        _launch(name, image)
+    hosts = []
+    for name in names:
+        systemd = _wait_ready(name)
+        info = _inspect(name) or {}
+        hosts.append(
+            {
+                "name": name,
+                "id": info.get("Id", "")[:12],
+                "state": info.get("State", {}).get("Status", ""),
+                "systemd": systemd,
+            }
+        )
+    return hosts
+
+
+def list_hosts() -> list[dict[str, str]]:
+    """Every twin host container, running or not."""
+    result = _podman("ps", "--all", "--filter", f"label={LABEL_KEY}={LABEL_VALUE}", "--format", "json")
+    return [
+        {"name": entry["Names"][0], "id": entry["Id"][:12], "state": entry["State"], "status": entry["Status"]}
+        for entry in json.loads(result.stdout or "[]")
+    ]
+
+
+def remove(names: list[str]) -> list[str]:
+    """Remove these host containers; names that do not exist are skipped. Returns the names removed."""
+    _check_names(names)
+    present = []
+    for name in names:
+        info = _inspect(name)
+        if info is None:
+            continue
+        if not _is_twin_host(info):
+            raise HostError(f"refusing to remove {name}: it is not a twin host")
+        present.append(name)
+    if present:
+        _podman("rm", "--force", "--volumes", "--time", "10", "--ignore", *present, check=False)
+        left = [name for name in present if _inspect(name) is not None]
+        if left:
+            raise HostError(f"could not remove {', '.join(left)}; see `podman ps -a`")
+    return present
+
+
+def remove_all() -> list[str]:
+    """Remove every twin host container; returns their names."""
+    return remove([host["name"] for host in list_hosts()])
+
+
+# command line -------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="twin hosts", description="Host containers of the local twin.")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = commands.add_parser("up", help="start hosts (running ones are left alone) and wait until booted")
+    up.add_argument("names", nargs="+", metavar="NAME")
+    rm = commands.add_parser("rm", help="remove these hosts")
+    rm.add_argument("names", nargs="+", metavar="NAME")
+    commands.add_parser("down", help="remove every twin host")
+    commands.add_parser("list", help="list twin hosts")
+    image = commands.add_parser("image", help=f"build {IMAGE} unless it is up to date")
+    image.add_argument("--rebuild", action="store_true", help="build even if the image is up to date")
+    return parser
+
+
+def _print_rows(rows: list[dict[str, str]], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print("  ".join(f"{key}={value}" for key, value in row.items()))
+
+
+def _dispatch(args: argparse.Namespace) -> None:
+    began = time.monotonic()
+    if args.command == "up":
+        _print_rows(start(args.names), args.json)
+    elif args.command in ("rm", "down"):
+        removed = remove(args.names) if args.command == "rm" else remove_all()
+        _print_rows([{"removed": name} for name in removed], args.json)
+    elif args.command == "list":
+        _print_rows(list_hosts(), args.json)
+    else:
+        _print_rows([{"image": ensure_image(rebuild=args.rebuild)}], args.json)
+    if not args.json:
+        print(f"twin hosts {args.command}: done in {time.monotonic() - began:.1f}s", file=sys.stderr)
+
+
+def cli(argv: list[str]) -> int:
+    """`twin hosts up NAME... | rm NAME... | down | list | image`; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if os.geteuid() != 0:
+        print("twin hosts: error: the hosts plane runs rootful podman and debootstrap; run it as root", file=sys.stderr)
+        return 2
+    try:
+        _dispatch(args)
+    except FileNotFoundError as missing:
+        print(f"twin hosts: error: {missing.filename} is not installed; run `make system-deps`", file=sys.stderr)
+        return 1
+    except HostError as error:
+        print(f"twin hosts: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli(sys.argv[1:]))
