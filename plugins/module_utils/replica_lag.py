@@ -276,4 +276,5 @@ def _name(result: dict[str, Any]) -> str:
 
 def next_delay(attempt: int, remaining: float, first: float = 1.0, factor: float = 2.0, cap: float = 10.0) -> float:
     """Seconds to sleep before poll number attempt + 1: exponential, capped, never past the deadline."""
-    return max(0.0, min(first * factor**attempt, cap, remaining))
+    growth = first * factor ** min(attempt, 32)  # bounded: a long wait must not overflow the float
+    return max(0.0, min(growth, cap, remaining))

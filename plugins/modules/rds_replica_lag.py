@@ -731,15 +731,11 @@ class CloudWatchProbe:
 
     def measure(self, replicas: list[Instance]) -> dict[InstanceRef, Sample]:
         now = datetime.now(UTC)
-        lags = self._latest(
-            "ReplicaLag", [r.ref for r in replicas], now - timedelta(seconds=self.max_datapoint_age), now
-        )
-        slot_lags = self._latest(
-            "OldestReplicationSlotLag",
-            sorted({r.source for r in replicas}),
-            now - timedelta(seconds=self.max_datapoint_age),
-            now,
-        )
+        # CloudWatch aligns periods to the minute; aligning the start does the same wherever the
+        # API is served, so a datapoint's timestamp is always the start of its minute.
+        start = (now - timedelta(seconds=self.max_datapoint_age)).replace(second=0, microsecond=0)
+        lags = self._latest("ReplicaLag", [r.ref for r in replicas], start, now)
+        slot_lags = self._latest("OldestReplicationSlotLag", sorted({r.source for r in replicas}), start, now)
         slot_values = [value for _, value in slot_lags.values()]
         self.oldest_replication_slot_lag_bytes = max(slot_values) if slot_values else None
         return {replica.ref: self._sample(replica, lags.get(replica.ref), now) for replica in replicas}
@@ -911,7 +907,7 @@ def main() -> None:
         r["db_instance_identifier"] for r in results if params["source"] == "auto" and r["measured_by"] == CLOUDWATCH
     ]
     if fallbacks:
-        module.warn(f"measured by CloudWatch, PostgreSQL being unusable: {', '.join(fallbacks)}")
+        module.warn(f"PostgreSQL unusable, measured by CloudWatch instead: {', '.join(fallbacks)}")
     outcome = dict(
         changed=False,
         breached=any(r["status"] != OK for r in results),
