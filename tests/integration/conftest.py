@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from twin.client import TwinClient
 
-ENV_FILE = Path(__file__).resolve().parents[2] / ".twin" / "env"
+REPO = Path(__file__).resolve().parents[2]
+ENV_FILE = Path(os.environ.get("WEDSYNC_TWIN_STATE", REPO / ".twin")) / "env"
 
 
 def _load_twin_env() -> None:
@@ -48,3 +53,24 @@ def clean_twin(twin: TwinClient) -> Iterator[TwinClient]:
 @pytest.fixture(scope="session")
 def aws() -> boto3.Session:
     return boto3.Session(region_name="us-east-1")
+
+
+def run_module(module: str, args: dict[str, Any], *, check: bool = False, diff: bool = False) -> dict[str, Any]:
+    """One run of a module as a user runs it, `ansible localhost -m`, its result as the json callback reports it."""
+    command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-m", module, "-a", json.dumps(args)]
+    command += ["--check"] * check + ["--diff"] * diff
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+           "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_NOCOLOR": "1"}
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=300, check=False)
+    try:
+        result = json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, LookupError):
+        pytest.fail(f"ansible gave no result (rc {completed.returncode}): {completed.stdout}{completed.stderr}")
+    assert bool(completed.returncode) == bool(result.get("failed")), result
+    return result
+
+
+@pytest.fixture(scope="session")
+def ansible_module() -> Callable[..., dict[str, Any]]:
+    """`ansible_module("wedsync.platform.budget", {...}, check=True)`: run a module against the twin."""
+    return run_module
