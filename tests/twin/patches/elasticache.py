@@ -1,0 +1,336 @@
+"""ElastiCache replication groups as the cache role and elasticache_replication_group use them.
+
+Gaps in moto 5.2.5 closed here:
+
+- NumCacheClusters is ignored for a cluster-mode-disabled group: moto creates one node whatever it
+  says, so a primary with replicas cannot be built;
+- the member cache clusters do not exist, so DescribeCacheClusters cannot show what only a node
+  carries (engine version, parameter group, security groups, subnet group, maintenance window);
+- ModifyReplicationGroup drops everything but description, node type, failover, Multi-AZ and
+  snapshot retention: engine version, parameter group, security groups, windows and the AUTH token
+  strategies (ROTATE, SET, DELETE) are ignored;
+- IncreaseReplicaCount and DecreaseReplicaCount are not implemented;
+- DeleteReplicationGroup leaves the group "deleting" for ever, so the delete waiter never ends;
+- none of ElastiCache's parameter checks: the AUTH token needs in-transit encryption and has a
+  format, automatic failover needs a replica, Multi-AZ needs automatic failover, a subnet group
+  must exist, preferred AZs must match the node count.
+
+The twin applies every modification at once, whatever ApplyImmediately says.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.elasticache.exceptions import (
+    CacheSubnetGroupNotFound,
+    InvalidParameterCombinationException,
+    InvalidParameterValueException,
+    ReplicationGroupNotFound,
+)
+from moto.elasticache.models import CacheCluster, ElastiCacheBackend, ReplicationGroup
+from moto.elasticache.responses import ElastiCacheResponse
+
+# 16 to 128 printable ASCII characters, none of / " @ (ElastiCache's AUTH token rule).
+AUTH_TOKEN = re.compile(r'^[\x20-\x7e]{16,128}$')
+AUTH_TOKEN_FORBIDDEN = set('/"@')
+
+_installed: list[bool] = []
+
+
+def install() -> None:
+    if _installed:
+        return
+    _installed.append(True)
+    original_create = ElastiCacheBackend.create_replication_group
+    original_delete = ElastiCacheBackend.delete_replication_group
+
+    def create_replication_group(self: ElastiCacheBackend, **kwargs: Any) -> ReplicationGroup:
+        _check_create(self, kwargs)
+        if kwargs.get("cluster_mode") != "enabled" and kwargs.get("num_cache_clusters"):
+            # moto sizes a cluster-mode-disabled group from ReplicasPerNodeGroup only.
+            kwargs["replicas_per_node_group"] = kwargs["num_cache_clusters"] - 1
+        group = original_create(self, **kwargs)
+        group.__dict__["_twin_auth_tokens"] = [kwargs["auth_token"]] if kwargs.get("auth_token") else []
+        group.kms_key_id = kwargs.get("kms_key_id")
+        group.auto_minor_version_upgrade = (
+            True if kwargs.get("auto_minor_version_upgrade") is None else kwargs["auto_minor_version_upgrade"]
+        )
+        group.cache_parameter_group_name = kwargs.get("cache_parameter_group_name") or _default_parameter_group(
+            group.engine, kwargs.get("engine_version"), group.cluster_mode == "enabled"
+        )
+        for node_group in group.node_groups:
+            for member in node_group["node_group_members"]:
+                _add_member(self, group, member["cache_cluster_id"], member["preferred_availability_zone"])
+        return group
+
+    def delete_replication_group(
+        self: ElastiCacheBackend, replication_group_id: str, retain_primary_cluster: bool | None
+    ) -> ReplicationGroup:
+        group = self.replication_groups.get(replication_group_id)
+        primary = _primary_id(group) if group else None
+        deleted = original_delete(self, replication_group_id, retain_primary_cluster)
+        self.replication_groups.pop(replication_group_id, None)
+        self.tagging_service.delete_all_tags_for_resource(deleted.arn)
+        for member in list(self.cache_clusters.values()):
+            if member.replication_group_id != replication_group_id:
+                continue
+            if retain_primary_cluster and member.cache_cluster_id == primary:
+                member.replication_group_id = None
+            else:
+                self.cache_clusters.pop(member.cache_cluster_id, None)
+        return deleted
+
+    ElastiCacheBackend.create_replication_group = create_replication_group
+    ElastiCacheBackend.delete_replication_group = delete_replication_group
+    ElastiCacheResponse.modify_replication_group = _modify_replication_group_response
+    ElastiCacheResponse.increase_replica_count = _increase_replica_count_response
+    ElastiCacheResponse.decrease_replica_count = _decrease_replica_count_response
+
+
+# -- checks ElastiCache makes ------------------------------------------------------------------
+
+
+def _check_auth_token(token: str) -> None:
+    if not AUTH_TOKEN.match(token) or AUTH_TOKEN_FORBIDDEN & set(token):
+        raise InvalidParameterValueException(
+            "Invalid AuthToken provided: it must be 16 to 128 printable characters, none of / \" @."
+        )
+
+
+def _check_create(backend: ElastiCacheBackend, kwargs: dict[str, Any]) -> None:
+    if kwargs.get("auth_token") is not None:
+        _check_auth_token(kwargs["auth_token"])
+        if not kwargs.get("transit_encryption_enabled"):
+            raise InvalidParameterCombinationException(
+                "AuthToken can only be provided when TransitEncryptionEnabled is set to true."
+            )
+    subnet_group = kwargs.get("cache_subnet_group_name")
+    if subnet_group and subnet_group not in backend.cache_subnet_groups:
+        raise CacheSubnetGroupNotFound(subnet_group)
+    enabled = kwargs.get("cluster_mode") == "enabled"
+    nodes = (kwargs.get("replicas_per_node_group") or 0) + 1 if enabled else kwargs.get("num_cache_clusters") or 1
+    if kwargs.get("automatic_failover_enabled") and nodes < 2:
+        raise InvalidParameterCombinationException(
+            "Automatic failover requires at least one read replica: NumCacheClusters must be at least 2."
+        )
+    if kwargs.get("multi_az_enabled") and not kwargs.get("automatic_failover_enabled"):
+        raise InvalidParameterCombinationException("Multi-AZ requires automatic failover to be enabled.")
+    azs = kwargs.get("preferred_cache_cluster_azs") or []
+    if azs and not enabled and len(azs) != nodes:
+        raise InvalidParameterValueException(
+            f"PreferredCacheClusterAZs has {len(azs)} zones; it must have one per cache cluster ({nodes})."
+        )
+
+
+def _default_parameter_group(engine: str, version: str | None, cluster_on: bool) -> str:
+    major = (version or "7").split(".")[0]
+    family = f"{engine}{major}" if int(major) >= 6 else f"{engine}{version}"
+    return f"default.{family}{'.cluster.on' if cluster_on else ''}"
+
+
+# -- member cache clusters -----------------------------------------------------------------------
+
+
+def _add_member(backend: ElastiCacheBackend, group: ReplicationGroup, cluster_id: str, zone: str) -> None:
+    member = CacheCluster.__new__(CacheCluster)
+    member.__dict__.update(
+        cache_cluster_id=cluster_id,
+        replication_group_id=group.replication_group_id,
+        cache_cluster_status="available",
+        status="available",
+        num_cache_nodes=1,
+        engine=group.engine,
+        preferred_availability_zone=zone,
+        cache_cluster_create_time=utcnow(),
+        cache_subnet_group_name=group.cache_subnet_group_name,
+        port=group.port,
+        arn=f"arn:aws:elasticache:{backend.region_name}:{backend.account_id}:cluster:{cluster_id}",
+        tags=[],
+        log_delivery_configurations=[],
+        network_type=group.network_type,
+        ip_discovery=group.ip_discovery,
+        at_rest_encryption_enabled=group.at_rest_encryption_enabled,
+    )
+    backend.cache_clusters[cluster_id] = member
+    _sync_member(group, member)
+
+
+def _sync_member(group: ReplicationGroup, member: CacheCluster) -> None:
+    """What a node reports of its group's settings."""
+    member.cache_node_type = group.cache_node_type
+    member.engine_version = group.engine_version
+    member.cache_parameter_group = {
+        "cache_parameter_group_name": group.cache_parameter_group_name,
+        "parameter_apply_status": "in-sync",
+        "cache_node_ids_to_reboot": [],
+    }
+    member.security_groups = [{"security_group_id": sg, "status": "active"} for sg in group.security_group_ids or []]
+    member.preferred_maintenance_window = group.preferred_maintenance_window
+    member.snapshot_window = group.snapshot_window
+    member.snapshot_retention_limit = group.snapshot_retention_limit
+    member.auto_minor_version_upgrade = group.auto_minor_version_upgrade
+    member.auth_token_enabled = group.auth_token_enabled
+    member.auth_token_last_modified_date = group.auth_token_last_modified_date
+    member.transit_encryption_enabled = group.transit_encryption_enabled
+    member.transit_encryption_mode = group.transit_encryption_mode
+
+
+def _members(backend: ElastiCacheBackend, group: ReplicationGroup) -> list[CacheCluster]:
+    return [backend.cache_clusters[i] for i in group.member_clusters if i in backend.cache_clusters]
+
+
+def _primary_id(group: ReplicationGroup) -> str | None:
+    for node_group in group.node_groups:
+        for member in node_group["node_group_members"]:
+            if member.get("current_role", "primary") == "primary":
+                return member["cache_cluster_id"]
+    return None
+
+
+def _group(backend: ElastiCacheBackend, replication_group_id: str) -> ReplicationGroup:
+    if replication_group_id not in backend.replication_groups:
+        raise ReplicationGroupNotFound(replication_group_id)
+    return backend.replication_groups[replication_group_id]
+
+
+# -- ModifyReplicationGroup ----------------------------------------------------------------------
+
+# Request parameter -> the group's attribute, for those applied as given.
+MODIFIABLE = {
+    "ReplicationGroupDescription": "description",
+    "CacheNodeType": "cache_node_type",
+    "EngineVersion": "engine_version",
+    "CacheParameterGroupName": "cache_parameter_group_name",
+    "PreferredMaintenanceWindow": "preferred_maintenance_window",
+    "SnapshotWindow": "snapshot_window",
+    "TransitEncryptionMode": "transit_encryption_mode",
+}
+
+
+def _modify_replication_group_response(self: ElastiCacheResponse) -> ActionResult:
+    backend = self.elasticache_backend
+    group = _group(backend, self._get_param("ReplicationGroupId"))
+    failover = self._get_bool_param("AutomaticFailoverEnabled")
+    multi_az = self._get_bool_param("MultiAZEnabled")
+    failover_after = failover if failover is not None else group.automatic_failover == "enabled"
+    multi_az_after = multi_az if multi_az is not None else group.multi_az == "enabled"
+    if multi_az_after and not failover_after:
+        raise InvalidParameterCombinationException("Multi-AZ requires automatic failover to be enabled.")
+    transit = self._get_bool_param("TransitEncryptionEnabled")
+    _modify_auth(group, self._get_param("AuthToken"), self._get_param("AuthTokenUpdateStrategy"),
+                 transit if transit is not None else group.transit_encryption_enabled)
+
+    for parameter, attribute in MODIFIABLE.items():
+        value = self._get_param(parameter)
+        if value is not None:
+            setattr(group, attribute, value)
+    if failover is not None:
+        group.automatic_failover = "enabled" if failover else "disabled"
+    if multi_az is not None:
+        group.multi_az = "enabled" if multi_az else "disabled"
+    if transit is not None:
+        group.transit_encryption_enabled = transit
+    retention = self._get_int_param("SnapshotRetentionLimit")
+    if retention is not None:
+        group.snapshot_retention_limit = retention
+    upgrade = self._get_bool_param("AutoMinorVersionUpgrade")
+    if upgrade is not None:
+        group.auto_minor_version_upgrade = upgrade
+    security_groups = self._get_param("SecurityGroupIds")
+    if security_groups is not None:
+        group.security_group_ids = security_groups
+    for member in _members(backend, group):
+        _sync_member(group, member)
+    return ActionResult({"ReplicationGroup": group})
+
+
+def _modify_auth(group: ReplicationGroup, token: str | None, strategy: str | None, transit: bool) -> None:
+    if token is None and strategy is None:
+        return
+    tokens: list[str] = group.__dict__.setdefault("_twin_auth_tokens", [])
+    if strategy == "DELETE":
+        if token is not None:
+            raise InvalidParameterCombinationException("AuthToken cannot be given with AuthTokenUpdateStrategy DELETE.")
+        tokens.clear()
+    elif strategy in ("ROTATE", "SET"):
+        if token is None:
+            raise InvalidParameterValueException(f"AuthTokenUpdateStrategy {strategy} needs an AuthToken.")
+        _check_auth_token(token)
+        if not transit:
+            raise InvalidParameterCombinationException(
+                "AuthToken can only be provided when TransitEncryptionEnabled is set to true."
+            )
+        # ROTATE keeps the old token valid beside the new one; SET leaves the new one alone.
+        tokens[:] = ([tokens[-1]] if strategy == "ROTATE" and tokens else []) + [token]
+    else:
+        raise InvalidParameterValueException("AuthTokenUpdateStrategy must be ROTATE, SET or DELETE with AuthToken.")
+    group.auth_token_enabled = bool(tokens)
+    group.auth_token_last_modified_date = utcnow()
+
+
+# -- IncreaseReplicaCount / DecreaseReplicaCount -----------------------------------------------
+
+
+def _replica_count_request(self: ElastiCacheResponse) -> tuple[ElastiCacheBackend, ReplicationGroup, int]:
+    backend = self.elasticache_backend
+    group = _group(backend, self._get_param("ReplicationGroupId"))
+    if self._get_param("ApplyImmediately") is None:
+        raise InvalidParameterValueException("The parameter ApplyImmediately must be provided.")
+    new_count = self._get_int_param("NewReplicaCount")
+    if new_count is None:
+        raise InvalidParameterValueException("NewReplicaCount must be provided.")
+    return backend, group, new_count
+
+
+def _replicas(node_group: dict[str, Any]) -> list[dict[str, Any]]:
+    return node_group["node_group_members"][1:]
+
+
+def _increase_replica_count_response(self: ElastiCacheResponse) -> ActionResult:
+    backend, group, new_count = _replica_count_request(self)
+    if new_count > 5:
+        raise InvalidParameterValueException("NewReplicaCount must be at most 5.")
+    for node_group in group.node_groups:
+        members = node_group["node_group_members"]
+        if new_count <= len(members) - 1:
+            raise InvalidParameterValueException(
+                f"NewReplicaCount {new_count} must be more than the current {len(members) - 1} replicas."
+            )
+        zones = sorted({m["preferred_availability_zone"] for m in members}) or [f"{backend.region_name}a"]
+        while len(members) - 1 < new_count:
+            number = max(int(m["cache_cluster_id"].rsplit("-", 1)[1]) for m in members) + 1
+            prefix = members[0]["cache_cluster_id"].rsplit("-", 1)[0]
+            cluster_id = f"{prefix}-{number:03d}"
+            zone = zones[len(members) % len(zones)]
+            member = {"cache_cluster_id": cluster_id, "cache_node_id": node_group["node_group_id"],
+                      "preferred_availability_zone": zone, "current_role": "replica",
+                      "read_endpoint": {"address": f"{cluster_id}.{backend.region_name}.cache.amazonaws.com",
+                                        "port": group.port}}
+            members.append(member)
+            group.member_clusters.append(cluster_id)
+            _add_member(backend, group, cluster_id, zone)
+    return ActionResult({"ReplicationGroup": group})
+
+
+def _decrease_replica_count_response(self: ElastiCacheResponse) -> ActionResult:
+    backend, group, new_count = _replica_count_request(self)
+    if new_count < 0:
+        raise InvalidParameterValueException("NewReplicaCount must be zero or more.")
+    if new_count < 1 and group.automatic_failover == "enabled":
+        raise InvalidParameterCombinationException(
+            "Cannot remove every replica while automatic failover is enabled: disable it first."
+        )
+    for node_group in group.node_groups:
+        if new_count >= len(_replicas(node_group)):
+            raise InvalidParameterValueException(
+                f"NewReplicaCount {new_count} must be less than the current {len(_replicas(node_group))} replicas."
+            )
+        while len(_replicas(node_group)) > new_count:
+            removed = node_group["node_group_members"].pop()
+            group.member_clusters.remove(removed["cache_cluster_id"])
+            backend.cache_clusters.pop(removed["cache_cluster_id"], None)
+    return ActionResult({"ReplicationGroup": group})
