@@ -18,8 +18,9 @@ description:
     A replica whose replay position has reached everything the source has flushed has C(lag_seconds=0),
     however long ago its last replayed transaction was, because on an idle source that age only
     measures how long nothing was written. Otherwise C(lag_seconds) is the age of the last transaction
-    the replica replayed (what RDS publishes as C(ReplicaLag)) and C(lag_bytes) is
-    C(pg_wal_lsn_diff) of the source's flushed position and the replica's replay position."
+    the replica replayed (what RDS publishes as C(ReplicaLag)), an upper bound when the source was idle
+    before the WAL still to replay, and C(lag_bytes) is C(pg_wal_lsn_diff) of the source's flushed
+    position and the replica's replay position."
   - A replica that cannot be measured fails the task with its reason; it never passes silently.
   - Reads only; never changes an instance, a database or a metric.
 options:
@@ -91,7 +92,7 @@ options:
   login_user:
     description:
       - The PostgreSQL user for C(postgres) and C(auto).
-      - Defaults to the username in O(login_secret_id), then to the source's master username.
+      - Defaults to the username in O(login_secret_id), then to the master username RDS reports.
     type: str
   login_password:
     description:
@@ -164,13 +165,18 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: Gate on every replica of the production database, whichever way it can be measured
   wedsync.platform.rds_replica_lag:
-    db_instance_identifier: wedsync-prod
+    db_instance_identifier: wedsync-production-db
     login_secret_id: wedsync/production/database
   register: replica_lag
 
+- name: Show the lag of each replica
+  ansible.builtin.debug:
+    msg: "{{ item.db_instance_identifier }} ({{ item.region }}): {{ item.lag_seconds }} s, {{ item.lag_bytes }} bytes by {{ item.measured_by }}"
+  loop: "{{ replica_lag.replicas }}"
+
 - name: Wait up to ten minutes for both regions to catch up before a failover
   wedsync.platform.rds_replica_lag:
-    db_instance_identifier: wedsync-prod
+    db_instance_identifier: wedsync-production-db
     source: postgres
     login_secret_id: wedsync/production/database
     max_lag_seconds: 1
@@ -178,30 +184,24 @@ EXAMPLES = r"""
     wait: true
     wait_timeout: 600
 
-- name: Report only, from CloudWatch, for one replica in the DR region
+- name: Report only, from CloudWatch, for the replica in the DR region
   wedsync.platform.rds_replica_lag:
     replicas:
-      - arn:aws:rds:us-west-2:123456789012:db:wedsync-prod-dr
+      - arn:aws:rds:us-west-2:123456789012:db:wedsync-production-db-dr
     source: cloudwatch
     fail_on_breach: false
   register: dr_lag
 
-- name: Show the lag of each replica
-  ansible.builtin.debug:
-    msg: "{{ item.db_instance_identifier }} ({{ item.region }}): {{ item.lag_seconds }} s, {{ item.lag_bytes }} bytes by {{ item.measured_by }}"
-  loop: "{{ replica_lag.replicas }}"
-
-- name: The same check against the local twin, region and endpoint set once for the action group
+- name: The local twin after `make demo`, region and endpoint set once for the action group
   module_defaults:
     group/wedsync.platform.aws:
       region: us-east-1
       endpoint_url: "{{ lookup('ansible.builtin.env', 'AWS_ENDPOINT_URL') }}"
   block:
-    - name: Check the twin's replicas
+    - name: Check the twin's replicas in both regions
       wedsync.platform.rds_replica_lag:
-        db_instance_identifier: wedsync-db
-        login_user: wedsync
-        login_password: "{{ twin_master_password }}"
+        db_instance_identifier: wedsync-local-db
+        login_secret_id: wedsync/local/database
 """
 
 RETURN = r"""
@@ -296,7 +296,7 @@ replicas:
       returned: always
       sample: "2025-11-25T04:12:03.512+00:00"
     measurement_age_seconds:
-      description: How old the measurement was when the module returned.
+      description: How old the measurement was when it was judged against the thresholds.
       type: float
       returned: always
       sample: 0.004
