@@ -420,7 +420,7 @@ SNAPSHOT_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$
 GROUP_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 AUTH_TOKEN_FORBIDDEN = set('/"@')
 
-# option -> (key of the view, ModifyReplicationGroup parameter), for settings a group can change.
+# option (also the key of the view) -> ModifyReplicationGroup parameter, for settings a group can change.
 MODIFIABLE = {
     "description": "ReplicationGroupDescription",
     "cache_node_type": "CacheNodeType",
@@ -813,6 +813,17 @@ def plan_auth(params: dict[str, Any], current: dict[str, Any], plan: Plan) -> No
         )
 
 
+def resized_members(current: dict[str, Any], nodes: int) -> tuple[list[str], dict[str, str | None]]:
+    """The nodes after replicas are added (numbered on, zone up to ElastiCache) or removed (the last ones)."""
+    members = list(current["member_clusters"])
+    number = max((int(m.rsplit("-", 1)[1]) for m in members if m.rsplit("-", 1)[-1].isdigit()), default=0)
+    while len(members) < nodes:
+        number += 1
+        members.append(f"{current['replication_group_id']}-{number:03d}")
+    members = members[:nodes]
+    return members, {m: current["availability_zones"].get(m) for m in members}
+
+
 def plan_changes(params: dict[str, Any], current: dict[str, Any], kms_key_arn: str | None) -> Plan:
     fixed = fixed_differences(params, current, kms_key_arn)
     if fixed:
@@ -832,6 +843,8 @@ def plan_changes(params: dict[str, Any], current: dict[str, Any], kms_key_arn: s
         plan.increase = replicas > current["replicas_per_node_group"]
         after["replicas_per_node_group"] = replicas
         after["num_cache_clusters"] = current["num_node_groups"] * (replicas + 1)
+        if current["cluster_mode"] == "disabled":
+            after["member_clusters"], after["availability_zones"] = resized_members(current, replicas + 1)
 
     plan_auth(params, current, plan)
     if plan.modify:
