@@ -13,6 +13,10 @@ The rule (documented in the rds_replica_lag module too):
   the source has been idle, which is why time lag alone is wrong on an idle primary.
 * otherwise lag_seconds is the age of the last transaction the replica replayed (what RDS
   reports as ReplicaLag), or, before its first replayed transaction, the source's replay_lag.
+* that age overstates the lag when the WAL left to replay has no transaction in it (vacuum,
+  checkpoints) or follows a long idle period, so a replica behind by both is looked at again:
+  once it has replayed what the source had flushed at the first look, it is behind by at most
+  the time since (bound_by_progress).
 """
 
 from __future__ import annotations
@@ -102,6 +106,19 @@ def replica_lag(
     return max(0.0, float(age)), lag_bytes
 
 
+def bound_by_progress(
+    lag_seconds: float, replay_lsn: str, replayed_at: datetime, earlier_source_lsn: str, earlier_source_at: datetime
+) -> float:
+    """The lag, bounded by what the replica has replayed since an earlier look at its source.
+
+    A replica that has replayed everything the source had flushed at an earlier moment is behind
+    by at most the time since then, however old its last replayed transaction is.
+    """
+    if parse_lsn(replay_lsn) < parse_lsn(earlier_source_lsn):
+        return lag_seconds
+    return min(lag_seconds, max(0.0, (replayed_at - earlier_source_at).total_seconds()))
+
+
 def conninfo_application_name(conninfo: str | None) -> str | None:
     """The application_name a WAL receiver's conninfo sets, if it sets one."""
     match = _APPLICATION_NAME.search(conninfo or "")
@@ -168,6 +185,7 @@ class Sample:
     lag_bytes: int | None = None
     receive_lag_bytes: int | None = None
     measured_at: datetime | None = None
+    replay_lsn: str | None = None
     replay_paused: bool | None = None
     wal_receiver_status: str | None = None
     write_lag_seconds: float | None = None

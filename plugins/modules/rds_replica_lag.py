@@ -21,6 +21,10 @@ description:
     the replica replayed (what RDS publishes as C(ReplicaLag)), an upper bound when the source was idle
     before the WAL still to replay, and C(lag_bytes) is C(pg_wal_lsn_diff) of the source's flushed
     position and the replica's replay position."
+  - "A replica behind by both is looked at again a quarter of a second later: if by then it has replayed
+    everything the source had flushed at the first look, it is at most that long behind. WAL without
+    transactions (vacuum, checkpoints) or the first write after a long idle period then counts for the
+    milliseconds it takes to replay, not for the idle time before it."
   - A replica that cannot be measured fails the task with its reason; it never passes silently.
   - Reads only; never changes an instance, a database or a metric.
 options:
@@ -73,9 +77,7 @@ options:
     description:
       - Poll, with exponential backoff, until every replica is measured and under the thresholds or
         O(wait_timeout) passes.
-      - Without it the check is one measurement, except that a replica found over a threshold is measured
-        once more a second later before it is reported, so WAL written just after a long idle period,
-        which a healthy replica replays in milliseconds, does not fail the gate.
+      - Without it the check is one measurement.
     type: bool
     default: false
   wait_timeout:
@@ -370,6 +372,7 @@ from ansible_collections.wedsync.platform.plugins.module_utils.replica_lag impor
     Sample,
     Thresholds,
     assess,
+    bound_by_progress,
     conninfo_application_name,
     credentials_from_secret,
     latest_datapoint,
@@ -383,14 +386,15 @@ from ansible_collections.wedsync.platform.plugins.module_utils.replica_lag impor
     worst,
 )
 
-# Without wait, a breach is measured once more this many seconds later before it is reported.
-CONFIRM_SECONDS = 1.0
+# A replica found behind by time and bytes is looked at again this much later (see bound_by_progress).
+SECOND_LOOK_SECONDS = 0.25
 APPLICATION_NAME = "wedsync.platform.rds_replica_lag"
 
 SOURCE_SQL = """
 SELECT CASE WHEN pg_is_in_recovery()
             THEN GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())
-            ELSE pg_current_wal_flush_lsn() END::text
+            ELSE pg_current_wal_flush_lsn() END::text,
+       clock_timestamp()
 """
 
 REPLICATION_ROWS_SQL = """
@@ -570,23 +574,42 @@ class PostgresProbe:
         return user, password
 
     def measure(self, replicas: list[Instance]) -> dict[InstanceRef, Sample]:
-        source_state: dict[InstanceRef, Any] = {}
+        samples, positions = self._sample(replicas)
+        behind = [
+            ref for ref, sample in samples.items() if sample.lag_bytes and sample.lag_seconds > SECOND_LOOK_SECONDS
+        ]
+        if not behind:
+            return samples
+        time.sleep(SECOND_LOOK_SECONDS)
+        samples, _ = self._sample(replicas)
+        for ref in behind:
+            sample = samples[ref]
+            if sample.lag_seconds is not None and sample.source in positions:
+                sample.lag_seconds = bound_by_progress(
+                    sample.lag_seconds, sample.replay_lsn, sample.measured_at, *positions[sample.source]
+                )
+        return samples
+
+    def _sample(self, replicas: list[Instance]) -> tuple[dict[InstanceRef, Sample], dict[InstanceRef, tuple]]:
+        """Every replica measured once, and the (LSN, time) each reachable source was read at."""
+        sources: dict[InstanceRef, Any] = {}
         for ref in sorted({r.source for r in replicas}):
             try:
-                source_state[ref] = self._read_source(self.sources[ref])
+                sources[ref] = self._read_source(self.sources[ref])
             except Unreachable as e:
-                source_state[ref] = self._unreachable(e)
+                sources[ref] = self._unreachable(e)
         samples = {}
         for replica in replicas:
-            state = source_state[replica.source]
+            state = sources[replica.source]
             if isinstance(state, Unreachable):
                 samples[replica.ref] = Sample(replica.ref, replica.source, error=f"source {replica.source}: {state}")
                 continue
             try:
-                samples[replica.ref] = self._measure_replica(replica, *state)
+                samples[replica.ref] = self._measure_replica(replica, state[0], state[2])
             except Unreachable as e:
                 samples[replica.ref] = Sample(replica.ref, replica.source, error=str(self._unreachable(e)))
-        return samples
+        positions = {ref: state[:2] for ref, state in sources.items() if not isinstance(state, Unreachable)}
+        return samples, positions
 
     def _unreachable(self, error: Unreachable) -> Unreachable:
         """The error, to record for the instance; fatal when postgres was asked for and waiting cannot help."""
@@ -594,13 +617,13 @@ class PostgresProbe:
             raise CheckError(str(error))
         return error
 
-    def _read_source(self, source: Instance) -> tuple[str, list[dict[str, Any]]]:
-        lsn = self._query(source, SOURCE_SQL)[0][0]
+    def _read_source(self, source: Instance) -> tuple[str, datetime, list[dict[str, Any]]]:
+        lsn, read_at = self._query(source, SOURCE_SQL)[0]
         rows = [
             dict(zip(("application_name", "slot_name", "write_lag", "flush_lag", "replay_lag"), row, strict=True))
             for row in self._query(source, REPLICATION_ROWS_SQL)
         ]
-        return lsn, rows
+        return lsn, read_at, rows
 
     def _measure_replica(self, replica: Instance, source_lsn: str, rows: list[dict[str, Any]]) -> Sample:
         (
@@ -619,6 +642,7 @@ class PostgresProbe:
             replica.source,
             measured_by=POSTGRES,
             measured_at=measured_at.astimezone(UTC),
+            replay_lsn=replay_lsn,
             replay_paused=paused,
             wal_receiver_status=receiver_status,
             replication_status=replica.replication_status,
@@ -894,7 +918,7 @@ def main() -> None:
     try:
         replicas, sources = discover(clients, params, module.region)
         check = Check(module, clients, sources)
-        deadline = started + params["wait_timeout"] if params["wait"] else time.monotonic() + CONFIRM_SECONDS
+        deadline = started + params["wait_timeout"] if params["wait"] else 0.0
         results, attempts = poll(check, replicas, thresholds, deadline)
     except CheckError as e:
         module.fail_json(msg=str(e))

@@ -152,20 +152,36 @@ def test_paused_replica_lags_at_least_the_write_time_and_fails_a_one_second_gate
 
 
 def test_cloudwatch_agrees_with_postgres(estate: TwinClient, r1_lagging: Lagging) -> None:
-    published = {p["db_instance_identifier"]: p for p in estate.publish_metrics()}
+    published_at = {p["db_instance_identifier"]: p["measured_at"] for p in estate.publish_metrics()}[R1]
     by_cloudwatch = by_id(check(source="cloudwatch", fail_on_breach=False, max_lag_seconds=3600))
+    read_by = time.time()
     by_postgres = by_id(check(source="postgres", login_password=PASSWORD, max_lag_seconds=3600))
     assert {r["measured_by"] for r in by_cloudwatch.values()} == {"cloudwatch"}
-    # Paused replay ages by the clock: bring the postgres reading back to when the twin published.
-    measured_at = datetime.fromisoformat(by_postgres[R1]["measured_at"]).timestamp()
-    postgres_at_publish = by_postgres[R1]["lag_seconds"] - (measured_at - published[R1]["measured_at"])
+    # Paused replay ages with the clock, so the postgres reading says what the lag was at any moment
+    # before it. The datapoint CloudWatch returned was published between our publish and its read.
+    postgres_measured_at = datetime.fromisoformat(by_postgres[R1]["measured_at"]).timestamp()
+    at_publish = by_postgres[R1]["lag_seconds"] - (postgres_measured_at - published_at)
+    at_read = by_postgres[R1]["lag_seconds"] - (postgres_measured_at - read_by)
     assert by_cloudwatch[R1]["lag_seconds"] >= r1_lagging.seconds
-    assert abs(by_cloudwatch[R1]["lag_seconds"] - postgres_at_publish) <= 2.0
+    assert at_publish - 1.0 <= by_cloudwatch[R1]["lag_seconds"] <= at_read + 1.0
+
+
+def resume_while_the_module_waits(twin: TwinClient, replica: str) -> None:
+    """Resume replay two seconds after the module first measured the paused replica: between its polls."""
+    measured = (
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'wedsync.platform.rds_replica_lag' "
+        "AND query LIKE '%pg_last_wal_replay_lsn%'"
+    )
+    deadline = time.monotonic() + 120
+    while not twin.sql(replica, measured)[0][0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.0)
+    twin.resume_replay(replica)
 
 
 def test_wait_returns_once_replay_resumes(estate: TwinClient) -> None:
     lag_replica(estate, R2, 2.0)
-    resume = threading.Timer(3.0, estate.resume_replay, args=(R2,))
+    resume = threading.Thread(target=resume_while_the_module_waits, args=(estate, R2))
     resume.start()
     try:
         result = check(source="postgres", login_password=PASSWORD, max_lag_seconds=1, wait=True, wait_timeout=60)
@@ -182,9 +198,9 @@ def test_idle_primary_is_no_breach(estate: TwinClient) -> None:
     time.sleep(3.0)  # write nothing for longer than the threshold below
     age = estate.sql(R1, "SELECT EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8")[0][0]
     assert age > 2, "the last replayed transaction must be older than the threshold for this to test anything"
-    result = check(source="postgres", login_password=PASSWORD, max_lag_seconds=2, max_lag_bytes=0)
+    result = check(source="postgres", login_password=PASSWORD, max_lag_seconds=2)
     assert not result.get("failed"), result["msg"]
-    assert [(r["lag_seconds"], r["lag_bytes"]) for r in result["replicas"]] == [(0.0, 0)] * 3
+    assert {r["status"] for r in result["replicas"]} == {"ok"}
 
 
 # -- discovery and sources -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from ansible_collections.wedsync.platform.plugins.module_utils.replica_lag impor
     Sample,
     Thresholds,
     assess,
+    bound_by_progress,
     conninfo_application_name,
     credentials_from_secret,
     latest_datapoint,
@@ -92,6 +93,16 @@ def test_replica_behind_before_any_replayed_transaction_uses_the_source_view() -
 def test_replica_behind_with_no_time_at_all_is_unknown_not_zero() -> None:
     with pytest.raises(LagUnknown, match="16777216 bytes behind"):
         replica_lag("0/5000000", "0/4000000", None, None)
+
+
+def test_replica_that_replayed_past_an_earlier_source_position_is_behind_by_at_most_the_time_since() -> None:
+    earlier = NOW - timedelta(seconds=0.3)
+    assert bound_by_progress(3600.0, "0/5000010", NOW, "0/5000000", earlier) == pytest.approx(0.3)
+    assert bound_by_progress(0.1, "0/5000010", NOW, "0/5000000", earlier) == 0.1
+
+
+def test_replica_still_short_of_the_earlier_source_position_keeps_its_lag() -> None:
+    assert bound_by_progress(12.5, "0/4FFFFFF", NOW, "0/5000000", NOW - timedelta(seconds=0.3)) == 12.5
 
 
 def test_clock_skew_never_makes_lag_negative() -> None:
