@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ansible-test sanity over plugins/, offline.
+# ansible-test sanity over the collection as it ships (galaxy.yml, meta/, plugins/), offline.
 #
 #   scripts/sanity.sh                         every test below
 #   scripts/sanity.sh validate-modules        just those named
@@ -47,9 +47,10 @@ find "$DEST" -name __pycache__ -prune -exec rm -rf {} +
 # which ignores .cache.
 git init --quiet "$DEST"
 
-# The collections this one imports from, linked from the interpreter's bundled ansible_collections.
+# The collections galaxy.yml depends on, linked from the ones the ansible package bundles.
 bundled=$("$PYTHON" -c 'import ansible_collections.amazon.aws as c, os; print(os.path.dirname(os.path.dirname(list(c.__path__)[0])))')
-for dependency in amazon/aws community/aws community/postgresql; do
+dependencies=$("$PYTHON" -c 'import sys, yaml; print(*(d.replace(".", "/") for d in yaml.safe_load(open(sys.argv[1]))["dependencies"]))' "$ROOT/galaxy.yml")
+for dependency in $dependencies; do
   mkdir -p "$WORK/ansible_collections/${dependency%/*}"
   ln -sfn "$bundled/$dependency" "$WORK/ansible_collections/$dependency"
 done
