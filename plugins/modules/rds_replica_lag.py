@@ -575,16 +575,12 @@ class PostgresProbe:
 
     def measure(self, replicas: list[Instance]) -> dict[InstanceRef, Sample]:
         samples, positions = self._sample(replicas)
-        behind = [
-            ref for ref, sample in samples.items() if sample.lag_bytes and sample.lag_seconds > SECOND_LOOK_SECONDS
-        ]
-        if not behind:
+        if not any(s.lag_bytes and s.lag_seconds > SECOND_LOOK_SECONDS for s in samples.values()):
             return samples
         time.sleep(SECOND_LOOK_SECONDS)
         samples, _ = self._sample(replicas)
-        for ref in behind:
-            sample = samples[ref]
-            if sample.lag_seconds is not None and sample.source in positions:
+        for sample in samples.values():
+            if sample.lag_bytes and sample.source in positions:
                 sample.lag_seconds = bound_by_progress(
                     sample.lag_seconds, sample.replay_lsn, sample.measured_at, *positions[sample.source]
                 )
@@ -932,14 +928,13 @@ def main() -> None:
     ]
     if fallbacks:
         module.warn(f"PostgreSQL unusable, measured by CloudWatch instead: {', '.join(fallbacks)}")
+    slot_lag = check.cloudwatch.oldest_replication_slot_lag_bytes if check.used_cloudwatch else None
     outcome = dict(
         changed=False,
         breached=any(r["status"] != OK for r in results),
         worst_lag_seconds=worst(results, "lag_seconds"),
         worst_lag_bytes=worst(results, "lag_bytes"),
-        oldest_replication_slot_lag_bytes=check.cloudwatch.oldest_replication_slot_lag_bytes
-        if check.used_cloudwatch
-        else None,
+        oldest_replication_slot_lag_bytes=slot_lag,
         attempts=attempts,
         elapsed_seconds=round(time.monotonic() - started, 3),
         replicas=results,
