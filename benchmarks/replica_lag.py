@@ -89,6 +89,8 @@ def main() -> int:
     build_estate(twin)
     try:
         print(f"rds_replica_lag: one check of {len(REPLICAS)} replicas (2 in us-east-1, 1 in us-west-2), {CHECKS} runs")
+        # Wall times on a shared machine mean little without how busy it was.
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(f"{'source':<12}{'check median':>14}{'min':>8}{'max':>8}{'ansible run median':>21}  target")
         for source in ("postgres", "cloudwatch"):
             check(source)  # warm the twin's connections and caches once, untimed
