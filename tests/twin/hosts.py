@@ -41,9 +41,21 @@ RECIPE_LABEL = "wedsync-twin.recipe"
 
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
-# systemd as init; python3 for Ansible; apt and ca-certificates for real patching; the rest is what
-# an EC2 Debian image has and the roles and runbooks call (sudo for become, ps/pgrep, ip).
-PACKAGES = ("systemd", "systemd-sysv", "dbus", "python3", "apt", "ca-certificates", "sudo", "procps", "iproute2")
+# systemd as init; python3 for Ansible and python3-apt for its apt module (which would otherwise
+# install it on every new host); apt and ca-certificates for real patching; the rest is what an EC2
+# Debian image has and the roles and runbooks call (sudo for become, ps/pgrep, ip).
+PACKAGES = (
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "python3",
+    "python3-apt",
+    "apt",
+    "ca-certificates",
+    "sudo",
+    "procps",
+    "iproute2",
+)
 # debootstrap only writes the release itself; security updates are what patching runbooks apply.
 SOURCES_LIST = f"""\
 deb {MIRROR} {SUITE} main
@@ -51,6 +63,8 @@ deb {MIRROR} {SUITE}-updates main
 deb http://deb.debian.org/debian-security {SUITE}-security main
 """
 IMAGE_CHANGES = ('CMD ["/sbin/init"]', "STOPSIGNAL SIGRTMIN+3")
+# Bump when _configure() changes what goes into the image, so existing images are rebuilt.
+CONFIGURE_REVISION = "2"
 
 READY_STATES = frozenset({"running", "degraded"})
 BOOT_TIMEOUT = 90.0
@@ -97,7 +111,7 @@ def _debootstrap_key() -> str:
 
 def _recipe_key() -> str:
     """Changes whenever anything that goes into the image changes, so a stale image is rebuilt."""
-    return _digest(_debootstrap_key(), SOURCES_LIST, *IMAGE_CHANGES)
+    return _digest(_debootstrap_key(), SOURCES_LIST, CONFIGURE_REVISION, *IMAGE_CHANGES)
 
 
 def _image_recipe() -> str | None:
@@ -128,9 +142,13 @@ def ensure_image(rebuild: bool = False) -> str:
     return IMAGE
 
 
+def _tarball_path() -> Path:
+    return CACHE / f"debootstrap-{SUITE}-{_debootstrap_key()}.tgz"
+
+
 def _debootstrap_tarball() -> Path:
     """The packages of the base system, downloaded once (debootstrap --make-tarball)."""
-    tarball = CACHE / f"debootstrap-{SUITE}-{_debootstrap_key()}.tgz"
+    tarball = _tarball_path()
     if tarball.exists():
         return tarball
     partial = tarball.with_name(tarball.name + ".partial")
@@ -156,6 +174,9 @@ def _configure(root: Path) -> None:
         for entry in (root / cache).glob("*"):
             if entry.is_file():
                 entry.unlink()
+    # Ansible's apt module dates the cache by this directory's mtime; emptying it just now would make
+    # an empty cache look fresh to `cache_valid_time`, and installs would find no package.
+    os.utime(root / "var/lib/apt/lists", (0, 0))
     # Empty, so systemd gives every container its own machine id at boot.
     (root / "etc/machine-id").write_text("")
 
@@ -190,11 +211,15 @@ def _work_dir(prefix: str) -> Iterator[Path]:
 
 
 def _remove_stale_work() -> None:
-    """Remove what an interrupted build left behind (called with the build lock held)."""
+    """Remove what an interrupted build left behind, and package sets of older recipes.
+
+    Called with the build lock held, so no other build is using them.
+    """
+    current = _tarball_path().name
     for path in CACHE.glob("*"):
         if path.name.startswith(("rootfs-", "download-")) and path.is_dir():
             _remove_tree(path)
-        elif path.name.endswith(".partial"):
+        elif path.name.endswith(".partial") or (path.name.startswith("debootstrap-") and path.name != current):
             path.unlink()
 
 
@@ -236,8 +261,8 @@ def _check_names(names: Sequence[str]) -> None:
         raise HostError(f"not a valid container name: {', '.join(bad)} (letters, digits, '_', '.', '-')")
 
 
-def _launch(name: str, image: str) -> None:
-    """Create and start `name`, start it if stopped, leave it alone if running."""
+def _launch(name: str, image: str) -> str:
+    """Create and start `name`, start it if stopped, leave it alone if running; say which."""
     info = _inspect(name)
     if info is None:
         _podman(
@@ -253,10 +278,13 @@ def _launch(name: str, image: str) -> None:
             "always",
             image,
         )
-    elif not _is_twin_host(info):
+        return "created"
+    if not _is_twin_host(info):
         raise HostError(f"a container named {name} exists and is not a twin host; remove it or pick another name")
-    elif info["State"]["Status"] != "running":
-        _podman("start", name)
+    if info["State"]["Status"] == "running":
+        return "left running"
+    _podman("start", name)
+    return "started"
 
 
 def _systemd_state(name: str) -> str:
@@ -284,14 +312,14 @@ def _wait_ready(name: str, timeout: float = BOOT_TIMEOUT) -> str:
 def start(names: list[str]) -> list[dict[str, str]]:
     """Start one systemd host container per name and wait until each has booted.
 
-    Running hosts are left alone. Returns name, id, container state and systemd state per host.
+    Running hosts are left alone. Returns per host its name, id, container state, systemd state and
+    action: created, started (it existed, stopped) or left running.
     """
     _check_names(names)
     image = ensure_image()
-    for name in names:
-        _launch(name, image)
+    actions = {name: _launch(name, image) for name in names}
     hosts = []
-    for name in names:
+    for name, action in actions.items():
         systemd = _wait_ready(name)
         info = _inspect(name) or {}
         hosts.append(
@@ -300,6 +328,7 @@ def start(names: list[str]) -> list[dict[str, str]]:
                 "id": info.get("Id", "")[:12],
                 "state": info.get("State", {}).get("Status", ""),
                 "systemd": systemd,
+                "action": action,
             }
         )
     return hosts
