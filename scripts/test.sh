@@ -61,10 +61,12 @@ stage_integration() {
 
 stage_molecule() {
   local scenario status=0
+  twin_up
   for scenario in molecule/*/molecule.yml; do
     scenario=$(basename "$(dirname "$scenario")")
     molecule test -s "$scenario" || status=1
   done
+  twin_down_and_check_nothing_left || status=1
   return "$status"
 }
 
