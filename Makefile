@@ -31,8 +31,9 @@ system-deps: ## Install missing Debian packages (podman, runc, debootstrap, post
 
 deps: system-deps $(BIN)/.installed $(COLLECTION_LINK) ## Virtualenv from pinned requirements, Debian packages, collection path
 
-demo: deps ## Bring the local twin up and show it serving
+demo: deps ## Provision both regions of the local twin with site.yml and summarise what exists
 	$(BIN)/python -m twin up
+	set -a && . .twin/env && set +a && $(BIN)/ansible-playbook -i inventories/local playbooks/site.yml
 	$(BIN)/python -m twin demo
 
 test: deps ## The whole suite: lint, sanity, unit, twin integration, Molecule

@@ -1,49 +1,28 @@
-"""Show the twin serving: the database estate of production, reached through its RDS endpoints.
-
-Creates, once, a primary in us-east-1 with two read replicas in other AZs and a replica in
-us-west-2 (the seed's database tier), with the master password kept in the twin's Secrets
-Manager; then writes on the primary, reads it back on every replica, and shows ReplicaLag as
-CloudWatch reports it in each replica's region.
-"""
+"""What site.yml built on the twin, per region, read back through the AWS API in a few lines."""
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import time
+from collections.abc import Callable
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import psycopg2
 
-from twin.client import TwinClient
-
-PRIMARY = "wedsync-local-db"
-REPLICAS = (("us-east-1", "wedsync-local-db-replica-1", "us-east-1b"),
-            ("us-east-1", "wedsync-local-db-replica-2", "us-east-1c"))
-DR_REPLICA = ("us-west-2", "wedsync-local-db-dr", "us-west-2a")
-SECRET_ID = "wedsync/local/database"
+REGIONS = ("us-east-1", "us-west-2")
+PREFIX = "wedsync-local"
 
 
 def run(state_dir: Path) -> int:
     _load_env(state_dir / "env")
-    twin = TwinClient.from_env()
-    password = _master_password()
-    primary = _ensure_primary(password)
-    for region, identifier, zone in (*REPLICAS, DR_REPLICA):
-        _ensure_replica(region, identifier, zone, primary["DBInstanceArn"])
-    marker = _write_marker(primary, password)
-    twin.publish_metrics()
-    print(f"twin serving at {os.environ['AWS_ENDPOINT_URL']} (control API {os.environ['WEDSYNC_TWIN_CONTROL_URL']})")
-    print(f"{'instance':32} {'region':10} {'role':8} {'endpoint':17} {'marker':7} {'ReplicaLag':>10}")
-    for region, identifier in [("us-east-1", PRIMARY), *[(r, i) for r, i, _ in (*REPLICAS, DR_REPLICA)]]:
-        db = boto3.client("rds", region_name=region).describe_db_instances(DBInstanceIdentifier=identifier)
-        _print_row(db["DBInstances"][0], region, marker, password)
-    print(f"master password: Secrets Manager {SECRET_ID} (not shown); source .twin/env to use the twin")
+    print(f"The local twin at {os.environ['AWS_ENDPOINT_URL']}, as site.yml left it:")
+    for region in REGIONS:
+        print(f"\n{region}")
+        for line in _region_summary(region):
+            print(f"  {line}")
+    print(f"\nglobal\n  {_budgets()}")
     return 0
 
 
@@ -54,75 +33,123 @@ def _load_env(env_file: Path) -> None:
             os.environ[key] = value
 
 
-def _master_password() -> str:
-    client = boto3.client("secretsmanager", region_name="us-east-1")
+def _region_summary(region: str) -> list[str]:
+    readers: list[Callable[[str], str | None]] = [_network, _load_balancer, _app_groups, _databases, _cache,
+                                                  _buckets, _secrets, _monitoring, _trail]
+    return [line for line in (reader(region) for reader in readers) if line]
+
+
+def _client(service: str, region: str) -> Any:
+    return boto3.client(service, region_name=region)
+
+
+def _network(region: str) -> str | None:
+    ec2 = _client("ec2", region)
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{PREFIX}-vpc"]}])["Vpcs"]
+    if not vpcs:
+        return None
+    vpc = vpcs[0]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
+    nats = ec2.describe_nat_gateways(Filter=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+                                             {"Name": "state", "Values": ["available"]}])["NatGateways"]
+    return f"network   {vpc['CidrBlock']}, {len(subnets)} subnets, {len(nats)} NAT gateways"
+
+
+def _load_balancer(region: str) -> str | None:
+    elb = _client("elbv2", region)
+    found = [lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{PREFIX}-alb"]
+    if not found:
+        return None
+    listeners = elb.describe_listeners(LoadBalancerArn=found[0]["LoadBalancerArn"])["Listeners"]
+    https = next((item for item in listeners if item["Port"] == 443), None)
+    if https is None:
+        return f"ALB       {found[0]['DNSName']}, no HTTPS listener"
+    action = https["DefaultActions"][0]
+    groups = action.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": action["TargetGroupArn"]}]
+    weights = ", ".join(f"{g['TargetGroupArn'].split('/')[1].rsplit('-', 1)[-1]} {g.get('Weight', 1)}" for g in groups)
+    return f"ALB       {found[0]['DNSName']}, HTTPS {https['SslPolicy']}, traffic to {weights}"
+
+
+def _app_groups(region: str) -> str | None:
+    groups = _client("autoscaling", region).describe_auto_scaling_groups()["AutoScalingGroups"]
+    ours = sorted((g for g in groups if g["AutoScalingGroupName"].startswith(f"{PREFIX}-app-")),
+                  key=lambda g: g["AutoScalingGroupName"])
+    sizes = [f"{g['AutoScalingGroupName'].rsplit('-', 1)[-1]} {g['MinSize']}/{g['DesiredCapacity']}/{g['MaxSize']}"
+             for g in ours]
+    return f"app       min/desired/max: {', '.join(sizes)}" if ours else None
+
+
+def _databases(region: str) -> str | None:
+    instances = _client("rds", region).describe_db_instances()["DBInstances"]
+    ours = [db for db in instances if db["DBInstanceIdentifier"].startswith(f"{PREFIX}-db")]
+    if not ours:
+        return None
+    described = [f"{db['DBInstanceIdentifier']} ({_role(db)}, {db['DBInstanceClass']}, port {db['Endpoint']['Port']}"
+                 f"{_in_recovery(db)})" for db in sorted(ours, key=lambda d: d["DBInstanceIdentifier"])]
+    return "database  " + "\n            ".join(described)
+
+
+def _role(db: dict[str, Any]) -> str:
+    return "replica" if db.get("ReadReplicaSourceDBInstanceIdentifier") else "primary"
+
+
+def _in_recovery(db: dict[str, Any]) -> str:
+    """Ask the real PostgreSQL behind the endpoint, as the internal superuser the twin keeps."""
     try:
-        return json.loads(client.get_secret_value(SecretId=SECRET_ID)["SecretString"])["password"]
-    except client.exceptions.ResourceNotFoundException:
-        password = secrets.token_urlsafe(24)
-        client.create_secret(Name=SECRET_ID, SecretString=json.dumps({"username": "wedsync", "password": password}))
-        return password
-
-
-def _ensure_primary(password: str) -> dict[str, Any]:
-    rds = boto3.client("rds", region_name="us-east-1")
-    try:
-        return rds.describe_db_instances(DBInstanceIdentifier=PRIMARY)["DBInstances"][0]
-    except rds.exceptions.DBInstanceNotFoundFault:
-        return rds.create_db_instance(
-            DBInstanceIdentifier=PRIMARY, Engine="postgres", EngineVersion="15.4", DBInstanceClass="db.r5.xlarge",
-            AllocatedStorage=500, MaxAllocatedStorage=2000, StorageType="gp2", StorageEncrypted=True, MultiAZ=True,
-            MasterUsername="wedsync", MasterUserPassword=password, DBName="wedsync", BackupRetentionPeriod=30,
-            PreferredBackupWindow="03:00-03:30", PreferredMaintenanceWindow="sun:04:00-sun:05:00",
-            DeletionProtection=True,
-        )["DBInstance"]
-
-
-def _ensure_replica(region: str, identifier: str, zone: str, source_arn: str) -> None:
-    rds = boto3.client("rds", region_name=region)
-    try:
-        rds.describe_db_instances(DBInstanceIdentifier=identifier)
-    except rds.exceptions.DBInstanceNotFoundFault:
-        source = PRIMARY if region == "us-east-1" else source_arn
-        rds.create_db_instance_read_replica(DBInstanceIdentifier=identifier, SourceDBInstanceIdentifier=source,
-                                            AvailabilityZone=zone, SourceRegion="us-east-1")
-
-
-def _write_marker(primary: dict[str, Any], password: str) -> str:
-    marker = datetime.now(UTC).strftime("%H%M%S")
-    with closing(_connect(primary["Endpoint"], password)) as conn, conn.cursor() as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS twin_demo (marker text, at timestamptz DEFAULT now())")
-        cur.execute("INSERT INTO twin_demo (marker) VALUES (%s)", (marker,))
-    time.sleep(0.5)  # let the standbys replay it
-    return marker
-
-
-def _connect(endpoint: dict[str, Any], password: str) -> Any:
-    conn = psycopg2.connect(host=endpoint["Address"], port=endpoint["Port"], user="wedsync", password=password,
-                            dbname="wedsync", connect_timeout=5)
-    conn.autocommit = True
-    return conn
-
-
-def _print_row(db: dict[str, Any], region: str, marker: str, password: str) -> None:
-    endpoint = db["Endpoint"]
-    try:
-        with closing(_connect(endpoint, password)) as conn, conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM twin_demo WHERE marker = %s", (marker,))
-            seen = "seen" if cur.fetchone()[0] else "missing"
+        with closing(psycopg2.connect(host=db["Endpoint"]["Address"], port=db["Endpoint"]["Port"],
+                                      user=os.environ["WEDSYNC_TWIN_PG_ADMIN_USER"], dbname="postgres",
+                                      connect_timeout=3)) as conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_is_in_recovery()")
+            return ", PostgreSQL standby" if cur.fetchone()[0] else ", PostgreSQL primary"
     except psycopg2.Error:
-        seen = "missing"
-    role = "replica" if db.get("ReadReplicaSourceDBInstanceIdentifier") else "primary"
-    lag = _latest_replica_lag(region, db["DBInstanceIdentifier"]) if role == "replica" else "-"
-    print(f"{db['DBInstanceIdentifier']:32} {region:10} {role:8} {endpoint['Address']}:{endpoint['Port']:<7} "
-          f"{seen:7} {lag:>10}")
+        return ", PostgreSQL unreachable"
 
 
-def _latest_replica_lag(region: str, identifier: str) -> str:
-    now = datetime.now(UTC)
-    points = boto3.client("cloudwatch", region_name=region).get_metric_statistics(
-        Namespace="AWS/RDS", MetricName="ReplicaLag", Period=60, Statistics=["Maximum"],
-        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": identifier}],
-        StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=1),
-    )["Datapoints"]
-    return f"{max(p['Maximum'] for p in points):.1f}s" if points else "no data"
+def _cache(region: str) -> str | None:
+    groups = _client("elasticache", region).describe_replication_groups()["ReplicationGroups"]
+    ours = [g for g in groups if g["ReplicationGroupId"] == f"{PREFIX}-redis"]
+    if not ours:
+        return None
+    group = ours[0]
+    return (f"cache     {group['ReplicationGroupId']}: {len(group['MemberClusters'])} nodes, "
+            f"failover {group['AutomaticFailover']}, at rest {group['AtRestEncryptionEnabled']}, "
+            f"in transit {group['TransitEncryptionEnabled']}")
+
+
+def _buckets(region: str) -> str | None:
+    names = [b["Name"] for b in _client("s3", region).list_buckets()["Buckets"]
+             if b["Name"].startswith(PREFIX) and b["Name"].endswith(region)]
+    return f"buckets   {', '.join(sorted(n.removeprefix(PREFIX + '-').removesuffix('-' + region) for n in names))}" \
+        if names else None
+
+
+def _secrets(region: str) -> str | None:
+    secrets = _client("secretsmanager", region).list_secrets()["SecretList"]
+    names = sorted(s["Name"] for s in secrets if s["Name"].startswith("wedsync/local/"))
+    return f"secrets   {', '.join(names)} (values not shown)" if names else None
+
+
+def _monitoring(region: str) -> str | None:
+    cloudwatch = _client("cloudwatch", region)
+    alarms = [a for a in cloudwatch.describe_alarms()["MetricAlarms"] if a["AlarmName"].startswith(PREFIX)]
+    dashboards = [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]
+    if not alarms and not dashboards:
+        return None
+    return f"alarms    {len(alarms)}; dashboards: {', '.join(sorted(dashboards)) or 'none'}"
+
+
+def _trail(region: str) -> str | None:
+    trails = _client("cloudtrail", region).describe_trails(includeShadowTrails=False)["trailList"]
+    ours = [t for t in trails if t["Name"] == f"{PREFIX}-trail"]
+    if not ours:
+        return None
+    return (f"audit     {ours[0]['Name']}: multi-region {ours[0]['IsMultiRegionTrail']}, "
+            f"log-file validation {ours[0]['LogFileValidationEnabled']}")
+
+
+def _budgets() -> str:
+    account = _client("sts", "us-east-1").get_caller_identity()["Account"]
+    budgets = _client("budgets", "us-east-1").describe_budgets(AccountId=account).get("Budgets", [])
+    described = [f"{b['BudgetName']} {b['BudgetLimit']['Amount']} {b['BudgetLimit']['Unit']}/{b['TimeUnit'].lower()}"
+                 for b in budgets]
+    return f"budgets   {', '.join(described) or 'none'}"
