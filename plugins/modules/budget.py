@@ -44,8 +44,8 @@ options:
     default: COST
   cost_filters:
     description:
-      - Limits the budget to some costs, e.g. C({TagKeyValue: ["user:Project$wedsync"]}). The whole account when
-        omitted or empty.
+      - 'Limits the budget to some costs, for example C({"TagKeyValue": ["user:Project$wedsync"]}). The whole account
+        when omitted or empty.'
     type: dict
   notifications:
     description:
@@ -95,6 +95,11 @@ attributes:
     support: full
   diff_mode:
     support: full
+  platform:
+    platforms: posix
+  action_group:
+    membership:
+      - wedsync.platform.aws
 author:
   - WedSync SRE (@wedsync)
 extends_documentation_fragment:

@@ -70,6 +70,11 @@ attributes:
     support: full
   diff_mode:
     support: full
+  platform:
+    platforms: posix
+  action_group:
+    membership:
+      - wedsync.platform.aws
 author:
   - WedSync SRE (@wedsync)
 extends_documentation_fragment:
