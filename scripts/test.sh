@@ -45,7 +45,7 @@ twin_down_and_check_nothing_left() {
     pgrep -af -- "-D $WEDSYNC_TWIN_STATE/pg/" >&2
     return 1
   fi
-  if [ -n "$(podman ps -aq --filter label=wedsync-twin=host)" ]; then
+  if [ -n "$(podman ps -aq --filter label=wedsync-twin=host --filter "label=wedsync-twin.state=$(realpath "$WEDSYNC_TWIN_STATE")")" ]; then
     echo "twin down left host containers behind" >&2
     return 1
   fi

@@ -38,6 +38,12 @@ IMAGE = "localhost/wedsync-twin-debian:bookworm"
 LABEL_KEY = "wedsync-twin"
 LABEL_VALUE = "host"
 RECIPE_LABEL = "wedsync-twin.recipe"
+# Which twin a host belongs to, so that `twin down` of one twin leaves another's hosts alone.
+STATE_LABEL = "wedsync-twin.state"
+
+
+def _twin_state() -> str:
+    return str(Path(os.environ.get("WEDSYNC_TWIN_STATE", REPO / ".twin")).resolve())
 
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
@@ -274,6 +280,8 @@ def _launch(name: str, image: str) -> str:
             name,
             "--label",
             f"{LABEL_KEY}={LABEL_VALUE}",
+            "--label",
+            f"{STATE_LABEL}={_twin_state()}",
             "--systemd",
             "always",
             image,
@@ -335,8 +343,9 @@ def start(names: list[str]) -> list[dict[str, str]]:
 
 
 def list_hosts() -> list[dict[str, str]]:
-    """Every twin host container, running or not."""
-    result = _podman("ps", "--all", "--filter", f"label={LABEL_KEY}={LABEL_VALUE}", "--format", "json")
+    """Every host container of this twin (WEDSYNC_TWIN_STATE), running or not."""
+    result = _podman("ps", "--all", "--filter", f"label={LABEL_KEY}={LABEL_VALUE}",
+                     "--filter", f"label={STATE_LABEL}={_twin_state()}", "--format", "json")
     return [
         {"name": entry["Names"][0], "id": entry["Id"][:12], "state": entry["State"], "status": entry["Status"]}
         for entry in json.loads(result.stdout or "[]")
@@ -363,7 +372,7 @@ def remove(names: list[str]) -> list[str]:
 
 
 def remove_all() -> list[str]:
-    """Remove every twin host container; returns their names."""
+    """Remove every host container of this twin; returns their names."""
     return remove([host["name"] for host in list_hosts()])
 
 
