@@ -24,8 +24,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from moto.rds.exceptions import DBParameterGroupNotFoundError
 from moto.core.responses import ActionResult
+from moto.rds.exceptions import DBParameterGroupNotFoundError
 from moto.rds.models import DBParameterGroup, RDSBackend
 from moto.rds.responses import RDSResponse
 
