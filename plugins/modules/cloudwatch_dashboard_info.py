@@ -1,0 +1,159 @@
+#!/usr/bin/python
+
+# Copyright: WedSync SRE <ops@wedsync.com>
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: cloudwatch_dashboard_info
+version_added: 0.1.0
+short_description: Read CloudWatch dashboards and their bodies
+description:
+  - Lists the account's CloudWatch dashboards, all of them, those whose names start with O(name_prefix), or those
+    named in O(names), with each dashboard's body parsed, so that a playbook or a test can assert what a dashboard
+    shows.
+  - A name in O(names) that has no dashboard is left out of the result rather than failing.
+options:
+  names:
+    description:
+      - The dashboards to read. Mutually exclusive with O(name_prefix).
+    type: list
+    elements: str
+  name_prefix:
+    description:
+      - Read only the dashboards whose names start with this.
+    type: str
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action_group:
+    membership:
+      - wedsync.platform.aws
+author:
+  - WedSync SRE (@wedsync)
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+"""
+
+EXAMPLES = r"""
+- name: Every dashboard of the production estate
+  wedsync.platform.cloudwatch_dashboard_info:
+    name_prefix: wedsync-production-
+  register: dashboards
+
+- name: The widgets' titles of one dashboard
+  wedsync.platform.cloudwatch_dashboard_info:
+    names: [wedsync-production-application-us-east-1]
+  register: application
+
+- name: Assert it charts the p95 response time
+  ansible.builtin.assert:
+    that: >-
+      'Response time' in (application.dashboards[0].body.widgets | map(attribute='properties.title', default='') | join(' '))
+"""
+
+RETURN = r"""
+dashboards:
+  description: The dashboards found, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The dashboard's name.
+      type: str
+      sample: wedsync-production-application-us-east-1
+    arn:
+      description: The dashboard's ARN.
+      type: str
+      sample: arn:aws:cloudwatch::123456789012:dashboard/wedsync-production-application-us-east-1
+    body:
+      description: The dashboard body, parsed.
+      type: dict
+      sample: {"widgets": []}
+    last_modified:
+      description: When the dashboard was last changed, ISO 8601.
+      type: str
+      sample: "2026-03-01T04:12:09+00:00"
+    size:
+      description: The size of the body in bytes.
+      type: int
+      sample: 5120
+"""
+
+import contextlib
+import json
+from typing import Any
+
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
+    import botocore
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+
+retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
+
+
+@retry
+def list_dashboards(client, prefix: str | None) -> list[dict[str, Any]]:
+    paginator = client.get_paginator("list_dashboards")
+    kwargs = {"DashboardNamePrefix": prefix} if prefix else {}
+    return paginator.paginate(**kwargs).build_full_result().get("DashboardEntries", [])
+
+
+@retry
+def get_body(client, name: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(client.get_dashboard(DashboardName=name)["DashboardBody"])
+    except is_boto3_error_code("ResourceNotFound"):
+        return None
+
+
+def wanted(entries: list[dict[str, Any]], names: list[str] | None) -> list[dict[str, Any]]:
+    chosen = entries if names is None else [e for e in entries if e["DashboardName"] in set(names)]
+    return sorted(chosen, key=lambda e: e["DashboardName"])
+
+
+def describe(client, entry: dict[str, Any]) -> dict[str, Any] | None:
+    body = get_body(client, entry["DashboardName"])
+    if body is None:  # deleted between the listing and the read
+        return None
+    modified = entry.get("LastModified")
+    return {
+        "name": entry["DashboardName"],
+        "arn": entry["DashboardArn"],
+        "body": body,
+        "last_modified": modified.isoformat() if modified else None,
+        "size": entry.get("Size"),
+    }
+
+
+def main() -> None:
+    module = WedSyncAWSModule(
+        argument_spec={
+            "names": {"type": "list", "elements": "str"},
+            "name_prefix": {"type": "str"},
+        },
+        mutually_exclusive=[["names", "name_prefix"]],
+        supports_check_mode=True,
+    )
+    client = module.client("cloudwatch")
+    try:
+        entries = wanted(list_dashboards(client, module.params["name_prefix"]), module.params["names"])
+        dashboards = [d for d in (describe(client, e) for e in entries) if d is not None]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        module.fail_json_aws(e, msg="Failed to read CloudWatch dashboards")
+    module.exit_json(changed=False, dashboards=dashboards)
+
+
+if __name__ == "__main__":
+    main()
