@@ -41,10 +41,6 @@ RECIPE_LABEL = "wedsync-twin.recipe"
 # Which twin a host belongs to, so that `twin down` of one twin leaves another's hosts alone.
 STATE_LABEL = "wedsync-twin.state"
 
-
-def _twin_state() -> str:
-    return str(Path(os.environ.get("WEDSYNC_TWIN_STATE", REPO / ".twin")).resolve())
-
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 # systemd as init; python3 for Ansible and python3-apt for its apt module (which would otherwise
@@ -82,6 +78,10 @@ class HostError(RuntimeError):
 
 
 # podman -------------------------------------------------------------------------------------------
+
+
+def _twin_state() -> str:
+    return str(Path(os.environ.get("WEDSYNC_TWIN_STATE", REPO / ".twin")).resolve())
 
 
 def podman_env() -> dict[str, str]:
@@ -344,8 +344,16 @@ def start(names: list[str]) -> list[dict[str, str]]:
 
 def list_hosts() -> list[dict[str, str]]:
     """Every host container of this twin (WEDSYNC_TWIN_STATE), running or not."""
-    result = _podman("ps", "--all", "--filter", f"label={LABEL_KEY}={LABEL_VALUE}",
-                     "--filter", f"label={STATE_LABEL}={_twin_state()}", "--format", "json")
+    result = _podman(
+        "ps",
+        "--all",
+        "--filter",
+        f"label={LABEL_KEY}={LABEL_VALUE}",
+        "--filter",
+        f"label={STATE_LABEL}={_twin_state()}",
+        "--format",
+        "json",
+    )
     return [
         {"name": entry["Names"][0], "id": entry["Id"][:12], "state": entry["State"], "status": entry["Status"]}
         for entry in json.loads(result.stdout or "[]")
