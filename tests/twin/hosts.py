@@ -7,8 +7,8 @@ here with debootstrap and `podman import`; the packages debootstrap downloads ar
 
     python -m twin.hosts up NAME...   start these hosts (running ones are left alone)
     python -m twin.hosts rm NAME...   remove these hosts
-    python -m twin.hosts down         remove every twin host
-    python -m twin.hosts list         what is there
+    python -m twin.hosts down         remove every host of this twin (WEDSYNC_TWIN_STATE)
+    python -m twin.hosts list         the hosts of this twin
     python -m twin.hosts image        build the image unless it is already there
 """
 
@@ -395,8 +395,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("names", nargs="+", metavar="NAME")
     rm = commands.add_parser("rm", help="remove these hosts")
     rm.add_argument("names", nargs="+", metavar="NAME")
-    commands.add_parser("down", help="remove every twin host")
-    commands.add_parser("list", help="list twin hosts")
+    commands.add_parser("down", help="remove every host of this twin (WEDSYNC_TWIN_STATE)")
+    commands.add_parser("list", help="list the hosts of this twin")
     image = commands.add_parser("image", help=f"build {IMAGE} unless it is up to date")
     image.add_argument("--rebuild", action="store_true", help="build even if the image is up to date")
     return parser
