@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import time
+import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -316,3 +318,318 @@ def test_reset_forgets_aws_state_and_removes_clusters(twin: TwinClient) -> None:
     assert rds.describe_db_instances()["DBInstances"] == []
     assert twin.postgres() == []
     assert twin.faults() == []
+
+
+# -- what a blue/green deploy needs ------------------------------------------------------------
+
+
+def instance_tags(spec: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in spec.items()]}]
+
+
+def template_data(ec2: Any, name: str, version: str) -> dict[str, Any]:
+    described = ec2.describe_launch_template_versions(LaunchTemplateName=name, Versions=[version])
+    return described["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{time.monotonic_ns() % 10**8}"
+
+
+def test_launch_template_version_starts_from_its_source_version(clean_twin: TwinClient) -> None:
+    ec2, name = boto3.client("ec2"), unique("lt-app")
+    ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={
+        "ImageId": "ami-12c6146b", "InstanceType": "t3.small", "UserData": "ZWNobyBibHVl",
+        "TagSpecifications": instance_tags({"wedsync:version": "1.2.3"})})
+    ec2.create_launch_template_version(LaunchTemplateName=name, SourceVersion="1", LaunchTemplateData={
+        "TagSpecifications": instance_tags({"wedsync:version": "1.2.4"})})
+    assert template_data(ec2, name, "2") == {
+        "ImageId": "ami-12c6146b", "InstanceType": "t3.small", "UserData": "ZWNobyBibHVl",
+        "TagSpecifications": instance_tags({"wedsync:version": "1.2.4"})}
+    ec2.create_launch_template_version(LaunchTemplateName=name, SourceVersion="$Latest",
+                                       LaunchTemplateData={"InstanceType": "t3.medium"})
+    assert template_data(ec2, name, "3") == template_data(ec2, name, "2") | {"InstanceType": "t3.medium"}
+    ec2.create_launch_template_version(LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12c6146b"})
+    assert template_data(ec2, name, "4") == {"ImageId": "ami-12c6146b"}  # no source: only what is given
+    with pytest.raises(ClientError) as caught:
+        ec2.create_launch_template_version(LaunchTemplateName=name, SourceVersion="9", LaunchTemplateData={})
+    assert caught.value.response["Error"]["Code"] == "InvalidLaunchTemplateId.VersionNotFound"
+
+
+@pytest.fixture
+def app_group(clean_twin: TwinClient) -> dict[str, Any]:
+    """A launch template at versions 1 (1.0.0) and 2 (2.0.0), and a target group for a color's group."""
+    ec2, elb = boto3.client("ec2"), boto3.client("elbv2")
+    name = unique("app")
+    ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={
+        "ImageId": "ami-12c6146b", "InstanceType": "t3.small", "UserData": "ZWNobyBhcHA=",
+        "TagSpecifications": instance_tags({"wedsync:version": "1.0.0", "wedsync:from": "v1"})})
+    ec2.create_launch_template_version(LaunchTemplateName=name, SourceVersion="1", LaunchTemplateData={
+        "TagSpecifications": instance_tags({"wedsync:version": "2.0.0"})})
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    arn = elb.create_target_group(Name=name, Protocol="HTTP", Port=3000, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    return {"name": name, "ec2": ec2, "elb": elb, "autoscaling": boto3.client("autoscaling"),
+            "target_group_arn": arn, "subnet": subnet}
+
+
+def group_versions(app: dict[str, Any]) -> dict[str, str]:
+    """Each instance of the group and the launch template version it reports."""
+    group = app["autoscaling"].describe_auto_scaling_groups(AutoScalingGroupNames=[app["name"]])
+    return {i["InstanceId"]: i["LaunchTemplate"]["Version"] for i in group["AutoScalingGroups"][0]["Instances"]}
+
+
+def tags_of(ec2: Any, instance_ids: list[str]) -> dict[str, dict[str, str]]:
+    reservations = ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]
+    return {i["InstanceId"]: {t["Key"]: t["Value"] for t in i["Tags"]} for r in reservations for i in r["Instances"]}
+
+
+def set_capacity(app: dict[str, Any], desired: int) -> None:
+    app["autoscaling"].update_auto_scaling_group(AutoScalingGroupName=app["name"], DesiredCapacity=desired)
+
+
+def test_group_instances_launch_from_the_group_version(app_group: dict[str, Any]) -> None:
+    app, ec2 = app_group, app_group["ec2"]
+    app["autoscaling"].create_auto_scaling_group(
+        AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "2"},
+        MinSize=0, MaxSize=6, DesiredCapacity=2, VPCZoneIdentifier=app["subnet"])
+    first = group_versions(app)
+    assert set(first.values()) == {"2"}
+    described = app["autoscaling"].describe_auto_scaling_instances(InstanceIds=list(first))
+    assert {i["LaunchTemplate"]["Version"] for i in described["AutoScalingInstances"]} == {"2"}
+    for tags in tags_of(ec2, list(first)).values():
+        assert tags["aws:ec2launchtemplate:version"] == "2"
+        assert tags["wedsync:version"] == "2.0.0"
+        assert "wedsync:from" not in tags  # nothing leaks from the default version
+
+    ec2.create_launch_template_version(LaunchTemplateName=app["name"], SourceVersion="2", LaunchTemplateData={
+        "TagSpecifications": instance_tags({"wedsync:version": "3.0.0"})})
+    app["autoscaling"].update_auto_scaling_group(
+        AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "3"})
+    assert group_versions(app) == first  # running instances keep their version, as on AWS
+    set_capacity(app, 3)
+    added = {i: v for i, v in group_versions(app).items() if i not in first}
+    assert list(added.values()) == ["3"]
+    assert tags_of(ec2, list(added))[next(iter(added))]["wedsync:version"] == "3.0.0"
+    set_capacity(app, 0)
+    set_capacity(app, 2)
+    assert set(group_versions(app).values()) == {"3"}
+
+
+def test_latest_is_resolved_when_an_instance_launches(app_group: dict[str, Any]) -> None:
+    app = app_group
+    app["autoscaling"].create_auto_scaling_group(
+        AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "$Latest"},
+        MinSize=0, MaxSize=6, DesiredCapacity=1, VPCZoneIdentifier=app["subnet"])
+    before = group_versions(app)
+    app["ec2"].create_launch_template_version(LaunchTemplateName=app["name"], SourceVersion="2",
+                                              LaunchTemplateData={"InstanceType": "t3.medium"})
+    set_capacity(app, 2)
+    versions = group_versions(app)
+    assert {v for i, v in versions.items() if i in before} == {"2"}
+    assert {v for i, v in versions.items() if i not in before} == {"3"}
+
+
+def registered(elb: Any, arn: str) -> dict[str, dict[str, str]]:
+    described = elb.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    return {d["Target"]["Id"]: d["TargetHealth"] for d in described}
+
+
+def test_a_group_scaled_in_deregisters_its_instances(app_group: dict[str, Any]) -> None:
+    app = app_group
+    app["autoscaling"].create_auto_scaling_group(
+        AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "2"},
+        MinSize=0, MaxSize=6, DesiredCapacity=3, VPCZoneIdentifier=app["subnet"],
+        TargetGroupARNs=[app["target_group_arn"]])
+    assert set(registered(app["elb"], app["target_group_arn"])) == set(group_versions(app))
+    set_capacity(app, 1)
+    assert set(registered(app["elb"], app["target_group_arn"])) == set(group_versions(app))
+    set_capacity(app, 0)
+    assert registered(app["elb"], app["target_group_arn"]) == {}
+
+
+def wait_for(condition: Any, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        time.sleep(0.2)
+
+
+def test_new_targets_are_initial_until_registration_completes(target_group: dict[str, Any],
+                                                              clean_twin: TwinClient) -> None:
+    elb, arn = target_group["elb"], target_group["arn"]
+    late = boto3.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
+    time.sleep(1.2)  # the fixture's targets registered more than the transition ago
+    clean_twin.set_transition_seconds(target_registration=1)
+    try:
+        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": late["InstanceId"]}])
+        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": target_group["instances"][0]}])  # no change
+        states = target_states(target_group)
+        assert states[late["InstanceId"]] == {"State": "initial", "Reason": "Elb.RegistrationInProgress",
+                                              "Description": "Target registration is in progress"}
+        assert {states[i]["State"] for i in target_group["instances"]} == {"healthy"}
+        clean_twin.set_target_health(arn, target_group["instances"][0], "unhealthy")
+        clean_twin.set_target_health(arn, late["InstanceId"], "healthy")  # an override wins
+        assert target_states(target_group)[late["InstanceId"]] == {"State": "healthy"}
+        clean_twin.clear_target_health()
+        assert target_states(target_group)[late["InstanceId"]]["State"] == "initial"
+        wait_for(lambda: target_states(target_group)[late["InstanceId"]] == {"State": "healthy"})
+    finally:
+        clean_twin.set_transition_seconds(target_registration=0)
+        clean_twin.clear_target_health()
+
+
+def test_group_instances_are_initial_from_when_they_join(app_group: dict[str, Any], clean_twin: TwinClient) -> None:
+    app = app_group
+    clean_twin.set_transition_seconds(target_registration=2)
+    try:
+        app["autoscaling"].create_auto_scaling_group(
+            AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "2"},
+            MinSize=0, MaxSize=6, DesiredCapacity=1, VPCZoneIdentifier=app["subnet"],
+            TargetGroupARNs=[app["target_group_arn"]])
+        assert {h["State"] for h in registered(app["elb"], app["target_group_arn"]).values()} == {"initial"}
+        time.sleep(2)
+        set_capacity(app, 2)  # re-registers the first instance too: it stays healthy
+        states = {h["State"] for h in registered(app["elb"], app["target_group_arn"]).values()}
+        assert sorted(states) == ["healthy", "initial"]
+    finally:
+        clean_twin.set_transition_seconds(target_registration=0)
+
+
+def test_deregistered_targets_drain_for_the_deregistration_transition(target_group: dict[str, Any],
+                                                                     clean_twin: TwinClient) -> None:
+    leaving, staying = target_group["instances"]
+    clean_twin.set_transition_seconds(target_deregistration=2)
+    try:
+        target_group["elb"].deregister_targets(TargetGroupArn=target_group["arn"], Targets=[{"Id": leaving}])
+        states = target_states(target_group)
+        assert states[leaving] == {"State": "draining", "Reason": "Target.DeregistrationInProgress",
+                                   "Description": "Target deregistration is in progress"}
+        assert states[staying] == {"State": "healthy"}
+        wait_for(lambda: leaving not in target_states(target_group))
+    finally:
+        clean_twin.set_transition_seconds(target_deregistration=0)
+
+
+@pytest.fixture
+def colors(clean_twin: TwinClient) -> Iterator[dict[str, Any]]:
+    """An ALB forwarding port 443 to blue (1.2.3); green (1.2.4) registered and idle; port 80 redirects."""
+    ec2, elb = boto3.client("ec2"), boto3.client("elbv2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
+    name = unique("alb")
+    balancer = elb.create_load_balancer(Name=name, Subnets=subnets[:2])["LoadBalancers"][0]
+    estate: dict[str, Any] = {"elb": elb, "name": name, "balancer": balancer}
+    for color, version in (("blue", "1.2.3"), ("green", "1.2.4")):
+        group = elb.create_target_group(Name=f"{name}-{color}", Protocol="HTTP", Port=3000, VpcId=vpc,
+                                        Tags=[{"Key": "wedsync:color", "Value": color}])["TargetGroups"][0]
+        arn = group["TargetGroupArn"]
+        instances = ec2.run_instances(ImageId="ami-12c6146b", MinCount=2, MaxCount=2, TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "wedsync:version", "Value": version}]}])["Instances"]
+        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": i["InstanceId"]} for i in instances])
+        estate[color] = {"arn": arn, "instances": [i["InstanceId"] for i in instances]}
+    estate["listener"] = elb.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=443,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": estate["blue"]["arn"]}])["Listeners"][0]["ListenerArn"]
+    elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[
+        {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}])
+    yield estate
+    clean_twin.clear_target_health()
+    clean_twin.clear_app_responses()
+
+
+def weigh(colors: dict[str, Any], blue: int, green: int) -> None:
+    colors["elb"].modify_listener(ListenerArn=colors["listener"], DefaultActions=[{
+        "Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": colors["blue"]["arn"], "Weight": blue},
+            {"TargetGroupArn": colors["green"]["arn"], "Weight": green}]}}])
+
+
+def test_the_alb_forwards_to_a_healthy_target_of_its_group(colors: dict[str, Any], clean_twin: TwinClient) -> None:
+    status, body = clean_twin.alb_request(colors["name"], 443)
+    assert status == 200
+    assert body == body | {"status": "ok", "path": "/api/health", "target_group": f"{colors['name']}-blue",
+                           "color": "blue", "version": "1.2.3"}
+    assert body["target"] in colors["blue"]["instances"]
+    sick, well = colors["blue"]["instances"]
+    clean_twin.set_target_health(colors["blue"]["arn"], sick, "unhealthy")
+    assert {clean_twin.alb_request(colors["name"], 443)[1]["target"] for _ in range(12)} == {well}
+    clean_twin.set_target_health(colors["blue"]["arn"], well, "draining")
+    assert clean_twin.alb_request(colors["name"], 443) == (503, {
+        "status": "unavailable", "target_group": f"{colors['name']}-blue", "reason": "no healthy target"})
+
+
+def test_the_alb_follows_forward_weights(colors: dict[str, Any], clean_twin: TwinClient) -> None:
+    weigh(colors, blue=0, green=100)
+    assert {clean_twin.alb_request(colors["name"], 443)[1]["color"] for _ in range(12)} == {"green"}
+    weigh(colors, blue=50, green=50)
+    assert {clean_twin.alb_request(colors["name"], 443)[1]["color"] for _ in range(40)} == {"blue", "green"}
+
+
+def test_initial_targets_receive_no_traffic(colors: dict[str, Any], clean_twin: TwinClient) -> None:
+    ec2 = boto3.client("ec2")
+    fresh = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    arn = colors["elb"].create_target_group(Name=f"{colors['name']}-new", Protocol="HTTP", Port=3000,
+                                            VpcId=ec2.describe_vpcs()["Vpcs"][0]["VpcId"])["TargetGroups"][0]
+    clean_twin.set_transition_seconds(target_registration=30)
+    try:
+        colors["elb"].register_targets(TargetGroupArn=arn["TargetGroupArn"], Targets=[{"Id": fresh}])
+        colors["elb"].modify_listener(ListenerArn=colors["listener"], DefaultActions=[
+            {"Type": "forward", "TargetGroupArn": arn["TargetGroupArn"]}])
+        status, body = clean_twin.alb_request(colors["name"], 443)
+        assert (status, body["reason"]) == (503, "no healthy target")
+    finally:
+        clean_twin.set_transition_seconds(target_registration=0)
+    status, body = clean_twin.alb_request(colors["name"], 443, "/api/status")
+    assert (status, body["target"], body["color"], body["version"], body["path"]) == (200, fresh, None, None,
+                                                                                      "/api/status")
+
+
+def test_redirects_fixed_responses_and_unknown_listeners(colors: dict[str, Any], clean_twin: TwinClient) -> None:
+    dns = colors["balancer"]["DNSName"]
+    assert clean_twin.alb_request(colors["name"], 80, "/login") == (
+        301, {"status": "redirect", "location": f"https://{dns}/login"})
+    colors["elb"].modify_listener(ListenerArn=colors["listener"], DefaultActions=[{
+        "Type": "fixed-response", "FixedResponseConfig": {
+            "StatusCode": "503", "ContentType": "application/json", "MessageBody": '{"maintenance": true}'}}])
+    assert clean_twin.alb_request(colors["name"], 443) == (503, {"maintenance": True})
+    status, body = clean_twin.alb_request(colors["name"], 8443)
+    assert status == 404
+    assert "no listener on port 8443" in body["error"]
+    status, body = clean_twin.alb_request("no-such-alb", 443)
+    assert status == 404
+    assert "no-such-alb" in body["error"]
+    status, _ = clean_twin.alb_request(colors["name"], 443, region="us-west-2")
+    assert status == 404
+
+
+def test_the_alb_answers_head_with_the_target_group_header(colors: dict[str, Any], clean_twin: TwinClient) -> None:
+    request = urllib.request.Request(f"{clean_twin.control_url}/alb/{colors['name']}/443/api/health", method="HEAD")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["X-Twin-Target-Group"] == f"{colors['name']}-blue"
+        assert response.read() == b""
+
+
+def test_app_responses_make_one_version_fail(colors: dict[str, Any], clean_twin: TwinClient) -> None:
+    weigh(colors, blue=0, green=100)
+    clean_twin.set_app_response("1.2.4", 500)
+    assert clean_twin.app_responses() == [{"version": "1.2.4", "status": 500}]
+    assert clean_twin.health()["app_responses"] == [{"version": "1.2.4", "status": 500}]
+    status, body = clean_twin.alb_request(colors["name"], 443)
+    assert (status, body["status"], body["version"], body["color"]) == (500, "error", "1.2.4", "green")
+    weigh(colors, blue=100, green=0)
+    assert clean_twin.alb_request(colors["name"], 443)[0] == 200  # 1.2.3 is not affected
+    with pytest.raises(TwinError, match="status must be an HTTP status code"):
+        clean_twin.set_app_response("1.2.4", 99)
+    clean_twin.clear_app_responses()
+    weigh(colors, blue=0, green=100)
+    assert clean_twin.alb_request(colors["name"], 443)[0] == 200
+
+
+def test_reset_forgets_app_responses(twin: TwinClient) -> None:
+    twin.set_app_response("9.9.9", 503)
+    twin.set_transition_seconds(target_registration=5)
+    twin.reset()
+    assert twin.app_responses() == []
+    assert twin.set_transition_seconds()["target_registration"] == 0

@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
 
 class TwinError(RuntimeError):
     """The control API refused a call; the message is its reason."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A load balancer's redirect is an answer to look at, not to follow."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
 
 
 class TwinClient:
@@ -41,7 +49,7 @@ class TwinClient:
         return self.call("GET", "health")
 
     def reset(self) -> None:
-        """Forget every AWS resource, fault, health override and transition; remove the clusters."""
+        """Forget every AWS resource, fault, health override, app response and transition; remove the clusters."""
         self.call("POST", "reset")
 
     # -- faults --------------------------------------------------------------------------------
@@ -71,11 +79,40 @@ class TwinClient:
     def clear_target_health(self) -> None:
         self.call("DELETE", "target-health")
 
-    # -- RDS and PostgreSQL --------------------------------------------------------------------
+    def alb_request(self, load_balancer_name: str, port: int, path: str = "/api/health",
+                    region: str = "us-east-1") -> tuple[int, Any]:
+        """GET `path` through the load balancer's listener on `port`: the status and the body (JSON if it is)."""
+        url = (f"{self.control_url}/alb/{urllib.parse.quote(load_balancer_name)}/{port}/{path.lstrip('/')}"
+               f"?{urllib.parse.urlencode({'region': region})}")
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            with opener.open(url, timeout=self.timeout) as response:
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read()
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            return status, body.decode()
+
+    # -- the application behind the load balancers ---------------------------------------------
+
+    def set_app_response(self, version: str, status: int) -> dict[str, Any]:
+        """Instances tagged wedsync:version=`version` answer `status` through the load balancers."""
+        return self.call("POST", "app-responses", {"version": version, "status": status})
+
+    def app_responses(self) -> list[dict[str, Any]]:
+        return self.call("GET", "app-responses")
+
+    def clear_app_responses(self) -> None:
+        self.call("DELETE", "app-responses")
 
     def set_transition_seconds(self, **seconds: float) -> dict[str, float]:
-        """How long creating, modifying, rebooting and promoting take (0: at once)."""
-        return self.call("PUT", "rds/transitions", seconds)
+        """How long transitions take (0: at once): RDS creating, modifying, rebooting and promoting;
+        target_registration (a new target is `initial`) and target_deregistration (`draining`)."""
+        return self.call("PUT", "transitions", seconds)
+
+    # -- RDS and PostgreSQL --------------------------------------------------------------------
 
     def postgres(self) -> list[dict[str, Any]]:
         return self.call("GET", "postgres")

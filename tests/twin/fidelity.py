@@ -3,13 +3,17 @@
 RDS: PostgreSQL instances are backed by real clusters (endpoint, credentials, promotion);
 replicas report StatusInfos; promotion really detaches; cross-region replicas need no
 parameter-group workaround; status transitions take configurable time.
-ELBv2: target health can be set per target through the control API.
+ELBv2: target health can be set per target through the control API; new targets are ``initial``
+and deregistered ones ``draining`` for configurable seconds; load balancers answer HTTP through
+their listeners' default actions (the data plane a runbook smoke-tests), and the application behind
+them can be told to fail by version.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +22,7 @@ from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ec2.models import ec2_backends
-from moto.elbv2.models import FakeTargetGroup
+from moto.elbv2.models import ELBv2Backend, FakeListener, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.rds.exceptions import InvalidDBInstanceStateError, RDSClientError
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
 
@@ -32,6 +36,9 @@ TRANSITION_STATUS = {
     "rebooting": "rebooting",
     "promoting": "modifying",
 }
+# How long a new target stays `initial`, and a deregistered one `draining`.
+TARGET_TRANSITIONS = ("target_registration", "target_deregistration")
+TRANSITIONS = (*TRANSITION_STATUS, *TARGET_TRANSITIONS)
 
 TARGET_STATES = {
     "healthy": (None, None),
@@ -48,8 +55,10 @@ class FidelityState:
     """The twin's own state that moto's models consult."""
 
     postgres: PostgresPlane
-    transition_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TRANSITION_STATUS, 0.0))
+    transition_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TRANSITIONS, 0.0))
     target_health: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=dict)
+    # wedsync:version tag -> the HTTP status instances of that version answer with.
+    app_responses: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def set_target_health(self, target_group_arn: str, target_id: str, state: str,
@@ -62,18 +71,30 @@ class FidelityState:
         return {"target_group_arn": target_group_arn, "target_id": target_id, **entry}
 
     def set_transitions(self, seconds: dict[str, float]) -> dict[str, float]:
-        unknown = set(seconds) - set(TRANSITION_STATUS)
+        unknown = set(seconds) - set(TRANSITIONS)
         if unknown:
-            raise ValueError(f"unknown transitions {sorted(unknown)}; known: {sorted(TRANSITION_STATUS)}")
+            raise ValueError(f"unknown transitions {sorted(unknown)}; known: {sorted(TRANSITIONS)}")
         for name, value in seconds.items():
             if float(value) < 0:
                 raise ValueError(f"{name}: seconds must be zero or more")
             self.transition_seconds[name] = float(value)
         return self.transition_seconds
 
+    def set_app_response(self, version: str, status: int) -> dict[str, Any]:
+        if not version:
+            raise ValueError("version is required")
+        if not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"status must be an HTTP status code, not {status!r}")
+        self.app_responses[version] = status
+        return {"version": version, "status": status}
+
+    def app_response_rules(self) -> list[dict[str, Any]]:
+        return [{"version": version, "status": status} for version, status in self.app_responses.items()]
+
     def reset(self) -> None:
         self.target_health.clear()
-        self.transition_seconds.update(dict.fromkeys(TRANSITION_STATUS, 0.0))
+        self.app_responses.clear()
+        self.transition_seconds.update(dict.fromkeys(TRANSITIONS, 0.0))
         self.postgres.delete_all()
 
 
@@ -305,15 +326,161 @@ def rds_instances() -> list[tuple[str, DBInstance]]:
 def _health_for(original: Callable[..., Any]) -> Callable[..., Any]:
     def health_for(self: FakeTargetGroup, target: dict[str, Any], ec2_backend: Any) -> Any:
         health = original(self, target, ec2_backend)
-        override = state().target_health.get((self.arn, target["Id"]))
-        if override and target["Id"] in self.targets:
-            health.status = override["state"]
-            health.reason = override["reason"]
-            health.description = override["description"]
+        entry = _health_entry(self, target["Id"], health.status)
+        if entry:
+            health.status = entry["state"]
+            health.reason = entry["reason"]
+            health.description = entry["description"]
         return health
 
     return health_for
 
 
+def _health_entry(group: FakeTargetGroup, target_id: str, status: str) -> dict[str, str | None] | None:
+    """What the twin reports instead of moto's health: an override, else a transition in progress."""
+    if target_id in group.targets:
+        override = state().target_health.get((group.arn, target_id))
+        if override:
+            return override
+        if status == "healthy" and _in_transition(group, target_id, "target_registration"):
+            return _target_entry("initial")
+    elif target_id in group.deregistered_targets and _in_transition(group, target_id, "target_deregistration"):
+        return _target_entry("draining")
+    return None
+
+
+def _target_entry(state_name: str) -> dict[str, str | None]:
+    reason, description = TARGET_STATES[state_name]
+    return {"state": state_name, "reason": reason, "description": description}
+
+
+def _since(group: FakeTargetGroup, transition: str) -> dict[str, float]:
+    """When each target of the group last began `transition` (monotonic seconds)."""
+    return group.__dict__.setdefault(f"_twin_{transition}", {})
+
+
+def _in_transition(group: FakeTargetGroup, target_id: str, transition: str) -> bool:
+    began = _since(group, transition).get(target_id)
+    return began is not None and time.monotonic() - began < state().transition_seconds[transition]
+
+
+def _register(original: Callable[..., None]) -> Callable[..., None]:
+    def register(self: FakeTargetGroup, targets: list[dict[str, Any]]) -> None:
+        joining = {t["Id"] for t in targets if t["Id"] not in self.targets}
+        original(self, targets)
+        now = time.monotonic()
+        # Registering a target already registered changes nothing, on AWS too.
+        _since(self, "target_registration").update({t: now for t in joining if t in self.targets})
+
+    return register
+
+
+def _deregister(original: Callable[..., None]) -> Callable[..., None]:
+    def deregister(self: FakeTargetGroup, targets: list[dict[str, Any]]) -> None:
+        original(self, targets)
+        now = time.monotonic()
+        _since(self, "target_deregistration").update({t["Id"]: now for t in targets})
+
+    return deregister
+
+
+def _describe_target_health(original: Callable[..., Any]) -> Callable[..., Any]:
+    def describe_target_health(self: ELBv2Backend, target_group_arn: str, targets: list[dict[str, Any]]) -> Any:
+        group = self.target_groups.get(target_group_arn)
+        if not targets and group is not None:
+            # Draining targets are listed until their deregistration delay is over.
+            draining = [t for t_id, t in group.deregistered_targets.items()
+                        if _in_transition(group, t_id, "target_deregistration")]
+            targets = list(group.targets.values()) + draining
+        return original(self, target_group_arn, targets)
+
+    return describe_target_health
+
+
 def _patch_elbv2() -> None:
     _wrap(FakeTargetGroup, "health_for", _health_for)
+    _wrap(FakeTargetGroup, "register", _register)
+    _wrap(FakeTargetGroup, "deregister", _deregister)
+    _wrap(ELBv2Backend, "describe_target_health", _describe_target_health)
+
+
+# -- the ALB data plane --------------------------------------------------------------------------
+
+
+@dataclass
+class HttpAnswer:
+    """What a load balancer answers one HTTP request with."""
+
+    status: int
+    body: dict[str, Any] | str
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+class AlbNotFound(LookupError):
+    """No load balancer of that name in the region, or no listener on that port."""
+
+
+def alb_request(region: str, load_balancer_name: str, port: int, path: str, query: str = "") -> HttpAnswer:
+    """Answer a request to a load balancer's listener from its default actions, as the ALB would."""
+    try:
+        backend = elbv2_backends[DEFAULT_ACCOUNT_ID][region]
+    except KeyError:
+        raise AlbNotFound(f"no region {region}") from None
+    balancer = next((lb for lb in backend.load_balancers.values() if lb.name == load_balancer_name), None)
+    if balancer is None:
+        raise AlbNotFound(f"no load balancer {load_balancer_name} in {region}")
+    listener = next((li for li in balancer.listeners.values() if str(li.port) == str(port)), None)
+    if listener is None:
+        raise AlbNotFound(f"load balancer {load_balancer_name} has no listener on port {port}")
+    # The terminal action is the last one; authenticate actions come before it.
+    action = sorted(listener.default_actions, key=lambda a: int(a.data.get("Order", 0)))[-1].data
+    if action["Type"] == "redirect":
+        return _redirect(balancer, listener, action["RedirectConfig"], path, query)
+    if action["Type"] == "fixed-response":
+        config = action["FixedResponseConfig"]
+        return HttpAnswer(int(config["StatusCode"]), config.get("MessageBody", ""),
+                          content_type=config.get("ContentType", "text/plain"))
+    return _forward(backend, action, path)
+
+
+def _redirect(balancer: FakeLoadBalancer, listener: FakeListener, config: dict[str, Any], path: str,
+              query: str) -> HttpAnswer:
+    protocol = config.get("Protocol", "#{protocol}").replace("#{protocol}", listener.protocol).lower()
+    values = {"#{protocol}": protocol, "#{host}": balancer.dns_name, "#{port}": str(listener.port),
+              "#{path}": path.lstrip("/"), "#{query}": query}
+    parts = {}
+    for key, default in (("Host", "#{host}"), ("Port", "#{port}"), ("Path", "/#{path}"), ("Query", "#{query}")):
+        parts[key] = config.get(key, default)
+        for placeholder, value in values.items():
+            parts[key] = parts[key].replace(placeholder, value)
+    default_port = {"http": "80", "https": "443"}.get(protocol)
+    netloc = parts["Host"] if parts["Port"] == default_port else f"{parts['Host']}:{parts['Port']}"
+    location = f"{protocol}://{netloc}{parts['Path']}" + (f"?{parts['Query']}" if parts["Query"] else "")
+    status = 302 if config.get("StatusCode") == "HTTP_302" else 301
+    return HttpAnswer(status, {"status": "redirect", "location": location}, {"Location": location})
+
+
+def _forward(backend: ELBv2Backend, action: dict[str, Any], path: str) -> HttpAnswer:
+    weighted = [(g["TargetGroupArn"], int(g.get("Weight", 1))) for g in
+                action.get("ForwardConfig", {}).get("TargetGroups", [])] or [(action["TargetGroupArn"], 1)]
+    weighted = [(arn, weight) for arn, weight in weighted if weight > 0]
+    if not weighted:
+        return HttpAnswer(503, {"status": "unavailable", "target_group": None,
+                                "reason": "every target group has weight 0"})
+    group = backend.target_groups[random.choices([a for a, _ in weighted], [w for _, w in weighted])[0]]
+    headers = {"X-Twin-Target-Group": group.name}
+    healthy = [t["Id"] for t in group.targets.values()
+               if group.health_for(t, backend.ec2_backend).status == "healthy"]
+    if not healthy:
+        return HttpAnswer(503, {"status": "unavailable", "target_group": group.name, "reason": "no healthy target"},
+                          headers)
+    target = random.choice(healthy)
+    version = backend.ec2_backend.tags.get(target, {}).get("wedsync:version")
+    body = {"status": "ok", "path": path, "target_group": group.name,
+            "color": backend.tagging_service.get_tag_dict_for_resource(group.arn).get("wedsync:color"),
+            "target": target, "version": version}
+    failing = state().app_responses.get(version) if version is not None else None
+    if failing is not None:
+        return HttpAnswer(failing, {**body, "status": "error"}, headers)
+    return HttpAnswer(200, body, headers)

@@ -1,18 +1,21 @@
 """The twin's AWS endpoint: moto, our fidelity layer, fault injection and the control API.
 
 One loopback port serves both: ``/_twin/...`` is the control API (JSON), everything else is AWS.
+``/_twin/alb/...`` is the load balancers' data plane: HTTP answered through a listener.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -26,6 +29,7 @@ from twin.faults import FaultInjector
 from twin.postgres import PostgresPlane, PostgresPlaneError
 
 CONTROL_PREFIX = "/_twin"
+ALB_PATH = re.compile(r"/alb/(?P<name>[^/]+)/(?P<port>\d+)(?P<path>/.*)?")
 LOG = logging.getLogger("twin")
 
 
@@ -61,6 +65,8 @@ class Twin:
     def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         parts = [p for p in request.path[len(CONTROL_PREFIX):].split("/") if p]
+        if parts[:1] == ["alb"] and request.method in ("GET", "HEAD"):
+            return _alb(request)(environ, start_response)
         try:
             body = request.get_json(silent=True) or {}
             payload = self._dispatch(request.method, parts, body)
@@ -89,8 +95,14 @@ class Twin:
             ("POST", ("target-health",)): lambda b: self.fidelity.set_target_health(
                 b["target_group_arn"], b["target_id"], b["state"], b.get("reason"), b.get("description")),
             ("DELETE", ("target-health",)): lambda _b: self.fidelity.target_health.clear() or [],
+            ("GET", ("transitions",)): lambda _b: self.fidelity.transition_seconds,
+            ("PUT", ("transitions",)): self.fidelity.set_transitions,
+            # The first name, from when only RDS had transitions.
             ("GET", ("rds", "transitions")): lambda _b: self.fidelity.transition_seconds,
             ("PUT", ("rds", "transitions")): self.fidelity.set_transitions,
+            ("GET", ("app-responses",)): lambda _b: self.fidelity.app_response_rules(),
+            ("POST", ("app-responses",)): lambda b: self.fidelity.set_app_response(b["version"], b["status"]),
+            ("DELETE", ("app-responses",)): lambda _b: self.fidelity.app_responses.clear() or [],
             ("GET", ("postgres",)): lambda _b: [c.public() for c in self.postgres.clusters.values()],
             ("POST", ("postgres", "{region}", "{id}", "pause-replay")): self._pause,
             ("POST", ("postgres", "{region}", "{id}", "resume-replay")): self._resume,
@@ -116,6 +128,7 @@ class Twin:
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "uptime_seconds": round(time.time() - self.started_at, 1),
                 "postgres_clusters": len(self.postgres.clusters), "fault_rules": len(self.faults.rules()),
+                "app_responses": self.fidelity.app_response_rules(),
                 "metrics_interval_seconds": self.metrics_interval}
 
     def reset(self) -> dict[str, Any]:
@@ -166,6 +179,21 @@ def _put_replica_lag(region: str, identifier: str, seconds: float) -> None:
         [{"MetricName": "ReplicaLag", "Value": seconds, "Unit": "Seconds",
           "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": identifier}]}],
     )
+
+
+def _alb(request: Request) -> Response:
+    """`/_twin/alb/<load balancer>/<port>/<path>`: the request as the listener's default actions answer it."""
+    match = ALB_PATH.fullmatch(request.path[len(CONTROL_PREFIX):])
+    if match is None:
+        return _error(HTTPStatus.NOT_FOUND, f"use {CONTROL_PREFIX}/alb/<load balancer name>/<listener port>/<path>")
+    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "region"])
+    try:
+        answer = fidelity.alb_request(request.args.get("region", "us-east-1"), match["name"], int(match["port"]),
+                                      match["path"] or "/", query)
+    except fidelity.AlbNotFound as exc:
+        return _error(HTTPStatus.NOT_FOUND, str(exc))
+    body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
+    return Response(body, status=answer.status, headers=answer.headers, content_type=answer.content_type)
 
 
 def _match(pattern: tuple[str, ...], parts: list[str]) -> bool:

@@ -8,21 +8,45 @@
   ``launch-template``) into version 1's LaunchTemplateData, where AWS never puts them. A template
   created with tags then differs from the same data sent again, and amazon.aws.ec2_launch_template
   makes a second version on the app_tier role's second run.
+- moto's CreateLaunchTemplateVersion ignores ``SourceVersion`` and keeps a new version's UserData
+  as sent, which its launches then reject. AWS starts from the source version's data and replaces
+  the top-level keys given, so the blue/green runbook's new version (tags and version only) keeps
+  the source's image and user data; an unknown source version is refused as on AWS.
+- moto launches a group's instances from the template's default version, whatever version the group
+  names: their ``aws:ec2launchtemplate:version`` tag and ``LaunchTemplate.Version`` say the default,
+  and settings absent from the group's version leak from the default one. AWS launches from the
+  group's version (``$Latest`` and ``$Default`` resolved at launch), and running instances keep the
+  version they were launched from when the group moves to another. The runbook deploys a color by
+  moving its group to a new version and reads back which version each instance runs.
+- moto leaves the instances a group terminates or detaches registered, and healthy, in the group's
+  target groups; AWS deregisters them, so a color scaled in stops receiving traffic.
 """
 
 from __future__ import annotations
 
+import copy
+import random
 from typing import Any
 
+from moto.autoscaling.models import ASG_NAME_TAG, AutoScalingBackend, FakeAutoScalingGroup, InstanceState
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.responses import ActionResult, EmptyResult
-from moto.ec2.models.launch_templates import LaunchTemplateVersion
+from moto.ec2.exceptions import InvalidLaunchTemplateVersionNotFound
+from moto.ec2.models.launch_templates import LaunchTemplate, LaunchTemplateVersion
+from moto.ec2.responses.launch_templates import LaunchTemplates
+from moto.ec2.utils import parse_user_data
+
+TEMPLATE_ID_TAG = "aws:ec2launchtemplate:id"
+TEMPLATE_VERSION_TAG = "aws:ec2launchtemplate:version"
 
 
 def install() -> None:
     _patch_metrics_collection()
     _patch_default_cooldown()
     _patch_launch_template_data()
+    LaunchTemplates.create_launch_template_version = _create_launch_template_version  # type: ignore[method-assign]
+    _patch_launches_from_the_group_version()
+    _patch_target_deregistration()
 
 
 def _patch_metrics_collection() -> None:
@@ -64,3 +88,109 @@ def _patch_launch_template_data() -> None:
         original_init(self, template, number, data, description)
 
     LaunchTemplateVersion.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _create_launch_template_version(self: LaunchTemplates) -> ActionResult:
+    template_id = self._get_param("LaunchTemplateId")
+    if template_id:
+        template = self.ec2_backend.get_launch_template(template_id)
+    else:
+        template = self.ec2_backend.get_launch_template_by_name(self._get_param("LaunchTemplateName"))
+    data = self._get_param("LaunchTemplateData", {})
+    if "UserData" in data:
+        data["UserData"] = parse_user_data(data["UserData"])
+    source = self._get_param("SourceVersion")
+    if source is not None:
+        data = {**copy.deepcopy(_source_version(template, str(source)).data), **data}
+    self.error_on_dryrun()
+    version = template.create_version(data, self._get_param("VersionDescription"))
+    return ActionResult(
+        {
+            "LaunchTemplateVersion": {
+                "CreateTime": version.create_time,
+                "CreatedBy": f"arn:{self.partition}:iam::{self.current_account}:root",
+                "DefaultVersion": template.is_default(version),
+                "LaunchTemplateData": version.data,
+                "LaunchTemplateId": template.id,
+                "LaunchTemplateName": template.name,
+                "VersionDescription": version.description,
+                "VersionNumber": version.number,
+            }
+        }
+    )
+
+
+def _source_version(template: LaunchTemplate, source: str) -> LaunchTemplateVersion:
+    if source.lower() in ("$latest", "$default"):
+        return template.get_version(source)
+    if not source.isdigit() or not 1 <= int(source) <= len(template.versions):
+        raise InvalidLaunchTemplateVersionNotFound(version=source, template_id=template.id)
+    return template.get_version(source)
+
+
+def _patch_launches_from_the_group_version() -> None:
+    original_replace = FakeAutoScalingGroup.replace_autoscaling_group_instances
+    original_launch_template = InstanceState.launch_template
+
+    def replace_autoscaling_group_instances(
+        self: FakeAutoScalingGroup, count_needed: int, propagated_tags: dict[str, str]
+    ) -> None:
+        template = self.ec2_launch_template
+        if template is None:
+            original_replace(self, count_needed, propagated_tags)
+            return
+        # One version for the whole launch, even if $Latest moves meanwhile.
+        version = template.get_version(self.launch_template_version)
+        tags = {**propagated_tags, ASG_NAME_TAG: self.name, **version.instance_tags}
+        reservation = self.autoscaling_backend.ec2_backend.run_instances(
+            version.image_id,
+            count_needed,
+            version.user_data,
+            version.security_groups,
+            instance_type=version.instance_type,
+            tags={"instance": tags},
+            placement=random.choice(self.availability_zones),
+            launch_config=None,
+            launch_template={"LaunchTemplateId": template.id, "Version": str(version.number)},
+            is_instance_type_default=False,
+            associate_public_ip=None,
+            subnet_id=self.vpc_zone_identifier.split(",")[0] if self.vpc_zone_identifier else None,
+        )
+        for instance in reservation.instances:
+            instance.autoscaling_group = self
+            self.instance_states.append(
+                InstanceState(instance, protected_from_scale_in=self.new_instances_protected_from_scale_in)
+            )
+
+    def launch_template(self: InstanceState) -> dict[str, Any] | None:
+        spec = original_launch_template.fget(self)
+        tags = self.instance.ec2_backend.tags.get(self.instance.id, {})
+        if spec and tags.get(TEMPLATE_ID_TAG) == spec["LaunchTemplateId"]:
+            spec["Version"] = tags[TEMPLATE_VERSION_TAG]
+        return spec
+
+    FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_autoscaling_group_instances  # type: ignore[method-assign]
+    InstanceState.launch_template = property(launch_template)  # type: ignore[method-assign,assignment]
+
+
+def _patch_target_deregistration() -> None:
+    original_update = AutoScalingBackend.update_attached_target_groups
+
+    def update_attached_target_groups(self: AutoScalingBackend, group_name: str) -> None:
+        original_update(self, group_name)
+        group = self.autoscaling_groups[group_name]
+        members = {state.instance.id for state in group.instance_states}
+        for arn in group.target_group_arns:
+            target_group = self.elbv2_backend.target_groups.get(arn)
+            if target_group is None:
+                continue
+            leavers = [t for t in target_group.targets if t not in members and _launched_by(self, group, t)]
+            if leavers:
+                target_group.deregister([{"Id": t} for t in leavers])
+
+    AutoScalingBackend.update_attached_target_groups = update_attached_target_groups  # type: ignore[method-assign]
+
+
+def _launched_by(backend: AutoScalingBackend, group: FakeAutoScalingGroup, instance_id: str) -> bool:
+    instance = backend.ec2_backend.get_instance_by_id(instance_id)
+    return getattr(instance, "autoscaling_group", None) is group
