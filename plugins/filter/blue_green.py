@@ -1,0 +1,234 @@
+# Copyright: WedSync SRE <ops@wedsync.com>
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What the blue/green runbooks read from AWS, and what they decide from it.
+
+``blue_green_view`` joins what the *_info modules return (the load balancer with its listeners,
+the target groups with their targets' health, the Auto Scaling groups, the launch template's
+versions) into one picture per color. ``blue_green_plan`` decides from that picture what a deploy
+of a release does: start, resume a shift an earlier run left half-done, nothing, or refuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+COLORS = ("blue", "green")
+OTHER = {"blue": "green", "green": "blue"}
+LEAVING_STATES = ("draining", "unhealthy.draining")
+RELEASE_TAG = "wedsync:version"
+
+
+def _listener_weights(listener: dict[str, Any], arns: dict[str, str]) -> dict[str, Any]:
+    forward = next((a for a in listener.get("default_actions") or [] if a.get("type") == "forward"), {})
+    groups = (forward.get("forward_config") or {}).get("target_groups")
+    if not groups and forward.get("target_group_arn"):
+        groups = [{"target_group_arn": forward["target_group_arn"], "weight": 1}]
+    groups = groups or []
+    weights = {
+        color: sum(int(g.get("weight", 1)) for g in groups if g.get("target_group_arn") == arns[color])
+        for color in COLORS
+    }
+    total = sum(weights.values())
+    return {
+        "arn": listener.get("listener_arn", ""),
+        "weights": weights,
+        "percent": {color: round(100.0 * weights[color] / total, 1) if total else 0.0 for color in COLORS},
+        "other_target_groups": len([g for g in groups if g.get("target_group_arn") not in arns.values()]),
+    }
+
+
+def _release(versions: list[dict[str, Any]], pinned: str) -> tuple[int | None, str]:
+    """The launch template version a group launches from, and the release it carries."""
+    if pinned in ("", "$Default"):
+        version = next((v for v in versions if v.get("default_version")), {})
+    elif pinned == "$Latest":
+        version = max(versions, key=lambda v: v.get("version_number", 0), default={})
+    else:
+        version = next((v for v in versions if str(v.get("version_number")) == pinned), {})
+    specs = (version.get("launch_template_data") or {}).get("tag_specifications") or []
+    tags = [tag for spec in specs if spec.get("resource_type") == "instance" for tag in spec.get("tags") or []]
+    release = next((tag.get("value", "") for tag in tags if tag.get("key") == RELEASE_TAG), "")
+    return version.get("version_number"), release
+
+
+def _described(target: dict[str, Any]) -> str:
+    health = target.get("target_health") or {}
+    reason = f" ({health['reason']})" if health.get("reason") else ""
+    return f"{(target.get('target') or {}).get('id')} {health.get('state')}{reason}"
+
+
+def _color(
+    color: str, prefix: str, target_group: dict[str, Any], group: dict[str, Any], versions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    targets = [
+        t
+        for t in target_group.get("targets_health_description") or []
+        if (t.get("target_health") or {}).get("state") not in LEAVING_STATES
+    ]
+    healthy = [t for t in targets if (t.get("target_health") or {}).get("state") == "healthy"]
+    pinned = str((group.get("launch_template") or {}).get("version") or "")
+    number, release = _release(versions, pinned)
+    instances = group.get("instances") or []
+    return {
+        "target_group": f"{prefix}-{color}",
+        "target_group_arn": target_group.get("target_group_arn", ""),
+        "group": f"{prefix}-app-{color}",
+        "group_found": bool(group),
+        "launch_template_version": pinned,
+        "launch_template_version_number": number,
+        "release": release,
+        "min_size": int(group.get("min_size") or 0),
+        "max_size": int(group.get("max_size") or 0),
+        "desired_capacity": int(group.get("desired_capacity") or 0),
+        "instances": len(instances),
+        "instances_on_other_versions": len(
+            [i for i in instances if str((i.get("launch_template") or {}).get("version")) != str(number)]
+        ),
+        "health_check_type": group.get("health_check_type") or "ELB",
+        "health_check_grace_period": int(group.get("health_check_grace_period") or 300),
+        "default_cooldown": int(group.get("default_cooldown") or 300),
+        "metrics_collection": bool(group.get("enabled_metrics")),
+        "registered": len(targets),
+        "healthy": len(healthy),
+        "unhealthy_targets": [
+            f"{(t.get('target') or {}).get('id')} {(t.get('target_health') or {}).get('state')}"
+            + (
+                f" ({(t.get('target_health') or {}).get('reason')})"
+                if (t.get("target_health") or {}).get("reason")
+                else ""
+            )
+            for t in targets
+            if t not in healthy
+        ],
+    }
+
+
+def blue_green_view(  # noqa: PLR0917 -- a filter's arguments are positional in Jinja
+    balancer: dict[str, Any] | None,
+    target_groups: list[dict[str, Any]],
+    groups: list[dict[str, Any]],
+    versions: list[dict[str, Any]],
+    prefix: str,
+    https_port: int,
+    test_port: int,
+) -> dict[str, Any]:
+    """One picture of both colors; see the module docstring."""
+    balancer = balancer or {}
+    by_name = {tg.get("target_group_name"): tg for tg in target_groups or []}
+    arns = {color: (by_name.get(f"{prefix}-{color}") or {}).get("target_group_arn", "") for color in COLORS}
+    listeners = {int(li.get("port", 0)): li for li in balancer.get("listeners") or []}
+    view: dict[str, Any] = {
+        "alb_found": bool(balancer),
+        "alb_dns_name": balancer.get("dns_name", ""),
+        "listener": _listener_weights(listeners.get(int(https_port), {}), arns),
+        "test_listener": _listener_weights(listeners.get(int(test_port), {}), arns),
+        "colors": {
+            color: _color(
+                color,
+                prefix,
+                by_name.get(f"{prefix}-{color}") or {},
+                next((g for g in groups or [] if g.get("auto_scaling_group_name") == f"{prefix}-app-{color}"), {}),
+                versions or [],
+            )
+            for color in COLORS
+        },
+    }
+    weights = view["listener"]["weights"]
+    view["live"] = max(COLORS, key=lambda c: weights[c]) if weights["blue"] != weights["green"] else ""
+    view["idle"] = OTHER.get(view["live"], "")
+    view["split"] = weights["blue"] > 0 and weights["green"] > 0
+    view["missing"] = [
+        what
+        for what, there in (
+            (f"the load balancer {prefix}-alb", view["alb_found"]),
+            (f"its listener on port {https_port}", bool(view["listener"]["arn"])),
+            (f"its test listener on port {test_port}", bool(view["test_listener"]["arn"])),
+            (f"the target group {prefix}-blue", bool(arns["blue"])),
+            (f"the target group {prefix}-green", bool(arns["green"])),
+            (f"the Auto Scaling group {prefix}-app-blue", view["colors"]["blue"]["group_found"]),
+            (f"the Auto Scaling group {prefix}-app-green", view["colors"]["green"]["group_found"]),
+        )
+        if not there
+    ]
+    return view
+
+
+def _healthy(color: dict[str, Any]) -> bool:
+    return color["healthy"] > 0 and color["healthy"] == color["registered"]
+
+
+def _refuse(plan: dict[str, Any], *reasons: str) -> dict[str, Any]:
+    return {**plan, "action": "refuse", "reasons": [*plan["reasons"], *reasons]}
+
+
+def _split_plan(view: dict[str, Any], release: str, repair: bool, plan: dict[str, Any]) -> dict[str, Any] | None:
+    """Traffic on both colors: resume a shift to this release, repair, or refuse; None when not split."""
+    if not view["split"]:
+        return None
+    colors, percent = view["colors"], view["listener"]["percent"]
+    running = [c for c in COLORS if colors[c]["release"] == release]
+    if len(running) == 1:
+        target = running[0]
+        return {
+            **plan,
+            "action": "resume",
+            "source": OTHER[target],
+            "target": target,
+            "start_percent": percent[target],
+            "reasons": [f"a shift to {target} (release {release}) stopped at {percent[target]}%: resuming it"],
+        }
+    reason = f"traffic is split {percent['blue']}% blue / {percent['green']}% green by an earlier switch"
+    if not view["live"]:
+        return _refuse(plan, reason + ": put it on one color first with playbooks/rollback.yml")
+    if not repair:
+        return _refuse(plan, reason + " (deploy_repair=true puts it all back on the color with more first)")
+    plan.update(repair_traffic=True, reasons=[reason + f": putting it all back on {view['live']} first"])
+    return None
+
+
+def blue_green_plan(view: dict[str, Any], release: str, repair: bool = False) -> dict[str, Any]:
+    """What a deploy of ``release`` does from the state ``view`` describes.
+
+    Returns ``action`` (``deploy``, ``resume``, ``nothing`` or ``refuse``), the ``source`` color
+    traffic leaves and the ``target`` color it goes to, ``start_percent`` (the target's share of
+    traffic now), ``repair_traffic`` (put all traffic back on the source first) and ``reasons``.
+    """
+    if not release:
+        raise AnsibleFilterError("blue_green_plan needs the release to deploy")
+    plan: dict[str, Any] = {"source": "", "target": "", "start_percent": 0.0, "repair_traffic": False, "reasons": []}
+    if view["listener"]["other_target_groups"]:
+        return _refuse(plan, "the listener also forwards to target groups other than blue and green")
+    split = _split_plan(view, release, repair, plan)
+    if split:
+        return split
+    if not view["live"]:
+        return _refuse(plan, "the listener forwards to neither color")
+    colors, source, target = view["colors"], view["live"], view["idle"]
+    if colors[source]["release"] == release and not plan["repair_traffic"]:
+        reasons = [f"{source} already serves release {release}"]
+        return {
+            **plan,
+            "action": "nothing",
+            "source": source,
+            "target": source,
+            "start_percent": 100.0,
+            "reasons": reasons,
+        }
+    if not _healthy(colors[source]):
+        live = colors[source]
+        reason = (
+            f"the live color {source} is not healthy: {live['healthy']} of {live['registered']} targets healthy"
+            f" ({', '.join(live['unhealthy_targets']) or 'none registered'})"
+        )
+        if not repair:
+            return _refuse(plan, reason + " (deploy_repair=true deploys anyway)")
+        plan["reasons"].append(reason + ": deploying anyway, as asked")
+    return {**plan, "action": "deploy", "source": source, "target": target}
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {"blue_green_view": blue_green_view, "blue_green_plan": blue_green_plan}

@@ -1,0 +1,187 @@
+"""blue_green_view and blue_green_plan: what the runbooks read from AWS, and what they decide from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.wedsync.platform.plugins.filter.blue_green import blue_green_plan, blue_green_view
+
+ARNS = {
+    color: f"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/p-{color}/{i}"
+    for i, color in enumerate(("blue", "green"))
+}
+
+
+def listener(port: int, action: dict[str, Any]) -> dict[str, Any]:
+    return {"port": port, "listener_arn": f"arn:listener/{port}", "default_actions": [action]}
+
+
+def weighted(blue: int, green: int) -> dict[str, Any]:
+    groups = [{"target_group_arn": ARNS["blue"], "weight": blue}, {"target_group_arn": ARNS["green"], "weight": green}]
+    return {"type": "forward", "forward_config": {"target_groups": groups}}
+
+
+def target_group(color: str, states: list[str]) -> dict[str, Any]:
+    return {
+        "target_group_name": f"p-{color}",
+        "target_group_arn": ARNS[color],
+        "targets_health_description": [
+            {
+                "target": {"id": f"i-{color}{n}"},
+                "target_health": {"state": state, **({"reason": "Elb.X"} if state != "healthy" else {})},
+            }
+            for n, state in enumerate(states)
+        ],
+    }
+
+
+def group(color: str, version: str, size: int, instance_version: str | None = None) -> dict[str, Any]:
+    instances = [
+        {"instance_id": f"i-{color}{n}", "launch_template": {"version": instance_version or version}}
+        for n in range(size)
+    ]
+    return {
+        "auto_scaling_group_name": f"p-app-{color}",
+        "launch_template": {"launch_template_name": "p-app", "version": version},
+        "min_size": size,
+        "max_size": 12,
+        "desired_capacity": size,
+        "instances": instances,
+        "health_check_type": "ELB",
+        "enabled_metrics": [{"metric": "GroupMinSize"}],
+    }
+
+
+def version(number: int, release: str | None, default: bool = False) -> dict[str, Any]:
+    tags = [{"key": "Name", "value": "p-app"}] + ([{"key": "wedsync:version", "value": release}] if release else [])
+    return {
+        "version_number": number,
+        "default_version": default,
+        "launch_template_data": {"tag_specifications": [{"resource_type": "instance", "tags": tags}]},
+    }
+
+
+VERSIONS = [version(1, None), version(2, "1.2.2"), version(3, "1.2.3", default=True)]
+
+
+def view(
+    action: dict[str, Any],
+    blue: list[str] | None = None,
+    green: list[str] | None = None,
+    blue_version: str = "2",
+    green_version: str = "$Default",
+) -> dict[str, Any]:
+    blue = ["healthy"] * 2 if blue is None else blue
+    green = ["healthy"] * 2 if green is None else green
+    balancer = {"dns_name": "p-alb.elb", "listeners": [listener(443, action), listener(8443, weighted(0, 1))]}
+    return blue_green_view(
+        balancer,
+        [target_group("blue", blue), target_group("green", green)],
+        [group("blue", blue_version, len(blue)), group("green", green_version, len(green))],
+        VERSIONS,
+        "p",
+        443,
+        8443,
+    )
+
+
+class TestView:
+    def test_a_plain_forward_makes_its_color_live(self):
+        seen = view({"type": "forward", "target_group_arn": ARNS["blue"]})
+        assert (seen["live"], seen["idle"], seen["split"]) == ("blue", "green", False)
+        assert seen["listener"]["percent"] == {"blue": 100.0, "green": 0.0}
+        assert seen["test_listener"]["weights"] == {"blue": 0, "green": 1}
+        assert seen["missing"] == []
+
+    def test_weights_and_split(self):
+        seen = view(weighted(90, 10))
+        assert seen["listener"]["weights"] == {"blue": 90, "green": 10}
+        assert (seen["live"], seen["split"]) == ("blue", True)
+        assert view(weighted(50, 50))["live"] == ""
+
+    def test_release_follows_the_pinned_version(self):
+        colors = view(weighted(100, 0))["colors"]
+        assert (colors["blue"]["launch_template_version_number"], colors["blue"]["release"]) == (2, "1.2.2")
+        assert (colors["green"]["launch_template_version_number"], colors["green"]["release"]) == (3, "1.2.3")
+        assert view(weighted(100, 0), blue_version="1")["colors"]["blue"]["release"] == ""
+        assert view(weighted(100, 0), blue_version="$Latest")["colors"]["blue"]["release"] == "1.2.3"
+
+    def test_health_counts_and_leaving_targets(self):
+        blue = view(weighted(100, 0), blue=["healthy", "unhealthy", "draining", "initial"])["colors"]["blue"]
+        assert (blue["registered"], blue["healthy"]) == (3, 1)
+        assert blue["unhealthy_targets"] == ["i-blue1 unhealthy (Elb.X)", "i-blue3 initial (Elb.X)"]
+        assert blue["metrics_collection"] is True
+
+    def test_names_what_is_missing(self):
+        seen = blue_green_view({}, [], [], [], "p", 443, 8443)
+        assert seen["missing"][0] == "the load balancer p-alb"
+        assert "the Auto Scaling group p-app-green" in seen["missing"]
+        assert seen["live"] == ""
+
+
+class TestPlan:
+    def test_deploys_from_live_to_idle(self):
+        plan = blue_green_plan(view(weighted(100, 0)), "1.2.4")
+        assert (plan["action"], plan["source"], plan["target"], plan["start_percent"]) == (
+            "deploy",
+            "blue",
+            "green",
+            0.0,
+        )
+
+    def test_nothing_to_do_when_the_release_is_live(self):
+        plan = blue_green_plan(view(weighted(0, 100)), "1.2.3")
+        assert plan["action"] == "nothing"
+        assert plan["reasons"] == ["green already serves release 1.2.3"]
+
+    def test_resumes_a_shift_to_the_same_release(self):
+        plan = blue_green_plan(view(weighted(50, 50)), "1.2.3")
+        assert (plan["action"], plan["source"], plan["target"], plan["start_percent"]) == (
+            "resume",
+            "blue",
+            "green",
+            50.0,
+        )
+
+    def test_refuses_a_split_left_by_another_switch(self):
+        plan = blue_green_plan(view(weighted(90, 10)), "1.2.4")
+        assert plan["action"] == "refuse"
+        assert "split 90.0% blue / 10.0% green" in plan["reasons"][0]
+        assert "deploy_repair=true" in plan["reasons"][0]
+
+    def test_repair_puts_a_split_back_on_the_color_with_more(self):
+        plan = blue_green_plan(view(weighted(90, 10)), "1.2.4", repair=True)
+        assert (plan["action"], plan["source"], plan["target"], plan["repair_traffic"]) == (
+            "deploy",
+            "blue",
+            "green",
+            True,
+        )
+
+    def test_an_even_split_is_refused_even_with_repair(self):
+        plan = blue_green_plan(view(weighted(50, 50)), "1.2.4", repair=True)
+        assert plan["action"] == "refuse"
+        assert "playbooks/rollback.yml" in plan["reasons"][0]
+
+    def test_refuses_an_unhealthy_live_color_unless_repairing(self):
+        sick = view(weighted(100, 0), blue=["healthy", "unhealthy"])
+        refused = blue_green_plan(sick, "1.2.4")
+        assert refused["action"] == "refuse"
+        assert (
+            "the live color blue is not healthy: 1 of 2 targets healthy (i-blue1 unhealthy (Elb.X))"
+            in refused["reasons"][0]
+        )
+        assert blue_green_plan(sick, "1.2.4", repair=True)["action"] == "deploy"
+
+    def test_refuses_other_target_groups(self):
+        other = {
+            "type": "forward",
+            "forward_config": {"target_groups": [{"target_group_arn": "arn:other", "weight": 1}]},
+        }
+        assert blue_green_plan(view(other), "1.2.4")["action"] == "refuse"
+
+    def test_needs_a_release(self):
+        with pytest.raises(AnsibleFilterError):
+            blue_green_plan(view(weighted(100, 0)), "")
