@@ -614,8 +614,8 @@ def test_the_alb_answers_head_with_the_target_group_header(colors: dict[str, Any
 def test_app_responses_make_one_version_fail(colors: dict[str, Any], clean_twin: TwinClient) -> None:
     weigh(colors, blue=0, green=100)
     clean_twin.set_app_response("1.2.4", 500)
-    assert clean_twin.app_responses() == [{"version": "1.2.4", "status": 500}]
-    assert clean_twin.health()["app_responses"] == [{"version": "1.2.4", "status": 500}]
+    assert clean_twin.app_responses() == [{"version": "1.2.4", "status": 500, "health_check": False}]
+    assert clean_twin.health()["app_responses"] == [{"version": "1.2.4", "status": 500, "health_check": False}]
     status, body = clean_twin.alb_request(colors["name"], 443)
     assert (status, body["status"], body["version"], body["color"]) == (500, "error", "1.2.4", "green")
     weigh(colors, blue=100, green=0)
@@ -624,6 +624,20 @@ def test_app_responses_make_one_version_fail(colors: dict[str, Any], clean_twin:
         clean_twin.set_app_response("1.2.4", 99)
     clean_twin.clear_app_responses()
     weigh(colors, blue=0, green=100)
+    assert clean_twin.alb_request(colors["name"], 443)[0] == 200
+
+
+def test_a_failing_health_check_makes_the_release_unhealthy(colors: dict[str, Any], clean_twin: TwinClient) -> None:
+    weigh(colors, blue=0, green=100)
+    clean_twin.set_app_response("1.2.4", 503, health_check=True)
+    health = colors["elb"].describe_target_health(TargetGroupArn=colors["green"]["arn"])["TargetHealthDescriptions"]
+    assert {h["TargetHealth"]["State"] for h in health} == {"unhealthy"}
+    assert health[0]["TargetHealth"]["Reason"] == "Target.ResponseCodeMismatch"
+    assert health[0]["TargetHealth"]["Description"] == "Health checks failed with these codes: [503]"
+    assert clean_twin.alb_request(colors["name"], 443)[0] == 503  # no healthy target left
+    blue = colors["elb"].describe_target_health(TargetGroupArn=colors["blue"]["arn"])["TargetHealthDescriptions"]
+    assert {h["TargetHealth"]["State"] for h in blue} == {"healthy"}  # 1.2.3 is not affected
+    clean_twin.clear_app_responses()
     assert clean_twin.alb_request(colors["name"], 443)[0] == 200
 
 

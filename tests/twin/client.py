@@ -97,9 +97,12 @@ class TwinClient:
 
     # -- the application behind the load balancers ---------------------------------------------
 
-    def set_app_response(self, version: str, status: int) -> dict[str, Any]:
-        """Instances tagged wedsync:version=`version` answer `status` through the load balancers."""
-        return self.call("POST", "app-responses", {"version": version, "status": status})
+    def set_app_response(self, version: str, status: int, health_check: bool = False) -> dict[str, Any]:
+        """Instances tagged wedsync:version=`version` answer `status` through the load balancers.
+
+        With `health_check`, their health checks fail too, so the load balancer finds them unhealthy.
+        """
+        return self.call("POST", "app-responses", {"version": version, "status": status, "health_check": health_check})
 
     def app_responses(self) -> list[dict[str, Any]]:
         return self.call("GET", "app-responses")

@@ -59,6 +59,8 @@ class FidelityState:
     target_health: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=dict)
     # wedsync:version tag -> the HTTP status instances of that version answer with.
     app_responses: dict[str, int] = field(default_factory=dict)
+    # The versions whose answer also fails the load balancer's health checks.
+    failing_health_checks: set[str] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def set_target_health(self, target_group_arn: str, target_id: str, state: str,
@@ -80,20 +82,31 @@ class FidelityState:
             self.transition_seconds[name] = float(value)
         return self.transition_seconds
 
-    def set_app_response(self, version: str, status: int) -> dict[str, Any]:
+    def set_app_response(self, version: str, status: int, health_check: bool = False) -> dict[str, Any]:
         if not version:
             raise ValueError("version is required")
         if not isinstance(status, int) or not 100 <= status <= 599:
             raise ValueError(f"status must be an HTTP status code, not {status!r}")
         self.app_responses[version] = status
-        return {"version": version, "status": status}
+        if health_check and status >= 400:
+            self.failing_health_checks.add(version)
+        else:
+            self.failing_health_checks.discard(version)
+        return {"version": version, "status": status, "health_check": version in self.failing_health_checks}
 
     def app_response_rules(self) -> list[dict[str, Any]]:
-        return [{"version": version, "status": status} for version, status in self.app_responses.items()]
+        return [{"version": version, "status": status, "health_check": version in self.failing_health_checks}
+                for version, status in self.app_responses.items()]
+
+    def clear_app_responses(self) -> list[Any]:
+        self.app_responses.clear()
+        self.failing_health_checks.clear()
+        return []
 
     def reset(self) -> None:
         self.target_health.clear()
         self.app_responses.clear()
+        self.failing_health_checks.clear()
         self.transition_seconds.update(dict.fromkeys(TRANSITIONS, 0.0))
         self.postgres.delete_all()
 
@@ -327,6 +340,7 @@ def _health_for(original: Callable[..., Any]) -> Callable[..., Any]:
     def health_for(self: FakeTargetGroup, target: dict[str, Any], ec2_backend: Any) -> Any:
         health = original(self, target, ec2_backend)
         entry = _health_entry(self, target["Id"], health.status)
+        entry = entry or _failed_check(target["Id"], health.status, ec2_backend)
         if entry:
             health.status = entry["state"]
             health.reason = entry["reason"]
@@ -347,6 +361,19 @@ def _health_entry(group: FakeTargetGroup, target_id: str, status: str) -> dict[s
     elif target_id in group.deregistered_targets and _in_transition(group, target_id, "target_deregistration"):
         return _target_entry("draining")
     return None
+
+
+def _failed_check(target_id: str, status: str, ec2_backend: Any) -> dict[str, str | None] | None:
+    """An instance whose release answers its health check with an error is unhealthy, as the ALB finds it."""
+    twin = state()
+    if status != "healthy" or not twin.failing_health_checks:
+        return None
+    version = ec2_backend.tags.get(target_id, {}).get("wedsync:version")
+    if version not in twin.failing_health_checks:
+        return None
+    code = twin.app_responses[version]
+    return {"state": "unhealthy", "reason": "Target.ResponseCodeMismatch",
+            "description": f"Health checks failed with these codes: [{code}]"}
 
 
 def _target_entry(state_name: str) -> dict[str, str | None]:

@@ -101,8 +101,9 @@ class Twin:
             ("GET", ("rds", "transitions")): lambda _b: self.fidelity.transition_seconds,
             ("PUT", ("rds", "transitions")): self.fidelity.set_transitions,
             ("GET", ("app-responses",)): lambda _b: self.fidelity.app_response_rules(),
-            ("POST", ("app-responses",)): lambda b: self.fidelity.set_app_response(b["version"], b["status"]),
-            ("DELETE", ("app-responses",)): lambda _b: self.fidelity.app_responses.clear() or [],
+            ("POST", ("app-responses",)): lambda b: self.fidelity.set_app_response(
+                b["version"], b["status"], bool(b.get("health_check", False))),
+            ("DELETE", ("app-responses",)): lambda _b: self.fidelity.clear_app_responses(),
             ("GET", ("postgres",)): lambda _b: [c.public() for c in self.postgres.clusters.values()],
             ("POST", ("postgres", "{region}", "{id}", "pause-replay")): self._pause,
             ("POST", ("postgres", "{region}", "{id}", "resume-replay")): self._resume,
