@@ -229,6 +229,26 @@ def blue_green_plan(view: dict[str, Any], release: str, repair: bool = False) ->
     return {**plan, "action": "deploy", "source": source, "target": target}
 
 
+def blue_green_unhealthy(target_group: dict[str, Any], instance_ids: list[str]) -> list[str]:
+    """Each of ``instance_ids`` that is not healthy in ``target_group``, with its state and reason."""
+    found = {(t.get("target") or {}).get("id"): t for t in target_group.get("targets_health_description") or []}
+    lines = []
+    for instance in instance_ids:
+        target = found.get(instance)
+        if target is None:
+            lines.append(f"{instance} not registered")
+            continue
+        health = target.get("target_health") or {}
+        if health.get("state") != "healthy":
+            reason = ": ".join(part for part in (health.get("reason"), health.get("description")) if part)
+            lines.append(f"{instance} {health.get('state')}" + (f" ({reason})" if reason else ""))
+    return lines
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"blue_green_view": blue_green_view, "blue_green_plan": blue_green_plan}
+        return {
+            "blue_green_view": blue_green_view,
+            "blue_green_plan": blue_green_plan,
+            "blue_green_unhealthy": blue_green_unhealthy,
+        }

@@ -6,7 +6,11 @@ from typing import Any
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.wedsync.platform.plugins.filter.blue_green import blue_green_plan, blue_green_view
+from ansible_collections.wedsync.platform.plugins.filter.blue_green import (
+    blue_green_plan,
+    blue_green_unhealthy,
+    blue_green_view,
+)
 
 ARNS = {
     color: f"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/p-{color}/{i}"
@@ -185,3 +189,14 @@ class TestPlan:
     def test_needs_a_release(self):
         with pytest.raises(AnsibleFilterError):
             blue_green_plan(view(weighted(100, 0)), "")
+
+
+def test_unhealthy_names_each_instance_with_its_reason():
+    group = target_group("green", ["healthy", "unhealthy"])
+    group["targets_health_description"][1]["target_health"]["description"] = (
+        "Health checks failed with these codes: [503]"
+    )
+    assert blue_green_unhealthy(group, ["i-green0", "i-green1", "i-green9"]) == [
+        "i-green1 unhealthy (Elb.X: Health checks failed with these codes: [503])",
+        "i-green9 not registered",
+    ]
