@@ -375,6 +375,7 @@ class TrafficSwitch:
         self.elbv2 = module.client("elbv2")
         self.names: dict[str, str] = {}
         self.listener_arn: str | None = None
+        self.cloudwatch = None
 
     # -- reading
 
@@ -445,7 +446,9 @@ class TrafficSwitch:
         names = self.params["rollback_alarms"]
         if not names:
             return {}
-        states = describe_alarm_states(self.module.client("cloudwatch"), names)
+        if self.cloudwatch is None:
+            self.cloudwatch = self.module.client("cloudwatch")
+        states = describe_alarm_states(self.cloudwatch, names)
         missing = [name for name in names if name not in states]
         if missing:
             raise SwitchError(f"rollback_alarms not found in CloudWatch: {', '.join(missing)}")
