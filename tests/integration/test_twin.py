@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import urllib.request
@@ -647,3 +648,19 @@ def test_reset_forgets_app_responses(twin: TwinClient) -> None:
     twin.reset()
     assert twin.app_responses() == []
     assert twin.set_transition_seconds()["target_registration"] == 0
+
+
+def test_bucket_policies_see_requests_as_tls(clean_twin: TwinClient) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="twin-tls-only")
+    arns = ["arn:aws:s3:::twin-tls-only", "arn:aws:s3:::twin-tls-only/*"]
+    tls_only = {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": arns,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    s3.put_bucket_policy(Bucket="twin-tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only]}))
+    s3.put_object(Bucket="twin-tls-only", Key="release.zip", Body=b"release")
+    assert s3.get_object(Bucket="twin-tls-only", Key="release.zip")["Body"].read() == b"release"
+    deny_puts = {"Sid": "NoPuts", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": arns[1]}
+    s3.put_bucket_policy(Bucket="twin-tls-only",
+                         Policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only, deny_puts]}))
+    with pytest.raises(ClientError, match="403"):
+        s3.put_object(Bucket="twin-tls-only", Key="other.zip", Body=b"x")
