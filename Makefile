@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)/tests
 
 COLLECTION_LINK := .cache/collections/ansible_collections/wedsync/platform
 
-.PHONY: help deps system-deps demo test twin-up twin-down twin-status lint sanity unit integration molecule benchmarks changelog clean
+.PHONY: help deps system-deps demo test twin-up twin-down twin-release twin-status lint sanity unit integration molecule benchmarks changelog clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ twin-up: deps ## Start the local twin (idempotent); writes .twin/env
 
 twin-down: deps ## Stop the twin: no process, port or container left behind
 	$(BIN)/python -m twin down
+
+twin-release: deps ## A release bundle on the twin to deploy: make twin-release VERSION=1.2.3
+	@test -n "$(VERSION)" || { echo "make twin-release VERSION=1.2.3" >&2; exit 2; }
+	set -a && . $${WEDSYNC_TWIN_STATE:-.twin}/env && set +a && $(BIN)/python -m twin release $(VERSION)
 
 twin-status: deps ## What the twin is running
 	$(BIN)/python -m twin status

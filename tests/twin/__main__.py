@@ -1,4 +1,4 @@
-"""`python -m twin up|down|status|serve|demo|hosts`: run the local twin of production."""
+"""`python -m twin up|down|status|serve|demo|hosts|release`: run the local twin of production."""
 
 from __future__ import annotations
 
@@ -33,11 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=0)
     serve.add_argument("--metrics-interval", type=float, default=5.0)
     commands.add_parser("hosts", help="host containers: hosts up NAME..., hosts down, hosts list", add_help=False)
+    commands.add_parser("release", help="release VERSION: a bundle to deploy in the bucket", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "hosts":
         from twin import hosts
 
         return hosts.cli(rest)
+    if args.command == "release":
+        from twin import release
+
+        return release.cli(rest)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     handler = {"up": up, "down": down, "status": status, "demo": demo, "serve": lambda: serve_forever(args)}
