@@ -70,8 +70,14 @@ def _color(
     ]
     healthy = [t for t in targets if (t.get("target_health") or {}).get("state") == "healthy"]
     pinned = str((group.get("launch_template") or {}).get("version") or "")
-    number, release = _release(versions, pinned)
     instances = group.get("instances") or []
+    running = sorted({str((i.get("launch_template") or {}).get("version")) for i in instances} - {"None"})
+    # A group on $Default or $Latest runs what its instances were launched from, whatever the
+    # template's default has become since.
+    if pinned in ("", "$Default", "$Latest") and len(running) == 1:
+        number, release = _release(versions, running[0])
+    else:
+        number, release = _release(versions, pinned)
     return {
         "target_group": f"{prefix}-{color}",
         "target_group_arn": target_group.get("target_group_arn", ""),
@@ -84,6 +90,7 @@ def _color(
         "max_size": int(group.get("max_size") or 0),
         "desired_capacity": int(group.get("desired_capacity") or 0),
         "instances": len(instances),
+        "running_versions": running,
         "instances_on_other_versions": len(
             [i for i in instances if str((i.get("launch_template") or {}).get("version")) != str(number)]
         ),

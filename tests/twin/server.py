@@ -68,7 +68,8 @@ class Twin:
         if parts[:1] == ["alb"] and request.method in ("GET", "HEAD"):
             return _alb(request)(environ, start_response)
         try:
-            body = request.get_json(silent=True) or {}
+            # The control API speaks only JSON: a body is read as JSON whatever its Content-Type says.
+            body = request.get_json(force=True, silent=True) or {}
             payload = self._dispatch(request.method, parts, body)
             response = Response(json.dumps(payload, default=str), status=200, mimetype="application/json")
         except ControlError as exc:

@@ -112,6 +112,16 @@ class TestView:
         assert view(weighted(100, 0), blue_version="1")["colors"]["blue"]["release"] == ""
         assert view(weighted(100, 0), blue_version="$Latest")["colors"]["blue"]["release"] == "1.2.3"
 
+    def test_a_group_on_default_runs_what_its_instances_were_launched_from(self):
+        balancer = {"listeners": [listener(443, weighted(100, 0))]}
+        groups = [group("blue", "$Default", 2, instance_version="2"), group("green", "$Default", 0)]
+        blue = blue_green_view(balancer, [], groups, VERSIONS, "p", 443, 8443)["colors"]["blue"]
+        assert (blue["launch_template_version_number"], blue["release"], blue["running_versions"]) == (
+            2,
+            "1.2.2",
+            ["2"],
+        )
+
     def test_health_counts_and_leaving_targets(self):
         blue = view(weighted(100, 0), blue=["healthy", "unhealthy", "draining", "initial"])["colors"]["blue"]
         assert (blue["registered"], blue["healthy"]) == (3, 1)
