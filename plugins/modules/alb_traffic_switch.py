@@ -19,7 +19,8 @@ description:
   - B(Alarm gate, after the change.) The CloudWatch alarms in O(rollback_alarms) are watched for
     O(observe_seconds). If one goes to C(ALARM), the listener (and the rules that were shifted)
     get their previous actions back and the module fails, naming the alarm. An alarm already in
-    C(ALARM) before the shift stops the module before any change.
+    C(ALARM) before the shift stops the module before any change. Alarms that cannot be read during
+    the observation (deleted, or CloudWatch failing past the retries) roll the change back too.
   - Writes the weights as a C(ForwardConfig) and keeps target groups at weight 0 in it, so that
     they stay attached to the load balancer, keep being health-checked, and can take the traffic
     back at once.
@@ -175,6 +176,20 @@ listener_arn:
   returned: always
   type: str
   sample: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/wedsync-production-alb/50dc6c495c0c9188/f2f7dc8efc522ab2
+default_actions:
+  description:
+    - The listener's default actions after the task (as they would be, in check mode), as
+      C(DescribeListeners) returns them but in snake_case. After a failure, as read back from AWS.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - type: forward
+      forward_config:
+        target_groups:
+          - {target_group_arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/wedsync-production-green/1a2b3c4d5e6f7a8b", weight: 100}
+          - {target_group_arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/wedsync-production-blue/8b7a6f5e4d3c2b1a", weight: 0}
+        target_group_stickiness_config: {enabled: false}
 weights:
   description:
     - The weight of each target group of the listener's forward action after the task, by target group
@@ -240,7 +255,9 @@ observed_seconds:
   type: float
   sample: 300.2
 rolled_back:
-  description: Whether an alarm fired, or a write failed, and the previous actions were put back.
+  description:
+    - Whether the previous actions were put back because an alarm fired, the alarms could not be read
+      during the observation, or a write failed.
   returned: always
   type: bool
   sample: false
@@ -258,6 +275,7 @@ from typing import Any
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     import botocore
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
@@ -454,16 +472,20 @@ class TrafficSwitch:
             raise SwitchError(f"rollback_alarms not found in CloudWatch: {', '.join(missing)}")
         return states
 
-    def observe(self) -> tuple[dict[str, str], str | None, float]:
-        """Watch the alarms for observe_seconds; the first one in ALARM, if any."""
+    def observe(self, outcome: dict[str, Any]) -> str | None:
+        """Watch the alarms for observe_seconds, keeping outcome's alarms and observed_seconds current.
+
+        Returns the first alarm in ALARM, if any; raises if the alarms cannot be read.
+        """
         started = time.monotonic()
         deadline = started + self.params["observe_seconds"]
         while True:
             states = self.alarm_states()
-            fired = next((name for name in self.params["rollback_alarms"] if states.get(name) == "ALARM"), None)
             now = time.monotonic()
+            outcome.update(alarms=states, observed_seconds=round(now - started, 1))
+            fired = next((name for name in self.params["rollback_alarms"] if states.get(name) == "ALARM"), None)
             if fired or now >= deadline:
-                return states, fired, round(now - started, 1)
+                return fired
             time.sleep(min(self.params["poll_interval"], deadline - now))
 
     # -- writing
@@ -496,9 +518,12 @@ class TrafficSwitch:
 
     # -- the run
 
-    def result(self, listener_arn: str, previous: Forward, now: Forward, **extra: Any) -> dict[str, Any]:
+    def result(
+        self, listener_arn: str, previous: Forward, now: Forward, actions: list[dict[str, Any]], **extra: Any
+    ) -> dict[str, Any]:
         return {
             "listener_arn": listener_arn,
+            "default_actions": shown_actions(actions),
             "weights": self.by_name(now.weights),
             "previous_weights": self.by_name(previous.weights),
             "traffic_percent": traffic_percent(self.by_name(now.weights)),
@@ -532,7 +557,7 @@ class TrafficSwitch:
         if not changes:
             return {
                 "changed": False,
-                **self.result(listener["ListenerArn"], default.forward, default.forward, rules=rules),
+                **self.result(listener["ListenerArn"], default.forward, default.forward, default.actions, rules=rules),
             }
 
         health = self.health_gate(wanted.weights)
@@ -548,6 +573,7 @@ class TrafficSwitch:
             listener["ListenerArn"],
             default.forward,
             wanted,
+            default.actions if default.forward.same_as(wanted) else default.shifted(wanted),
             rules=rules,
             health=[group.as_dict() for group in health],
             alarms=before_states,
@@ -559,20 +585,48 @@ class TrafficSwitch:
         self.apply(changes)
         if not self.params["rollback_alarms"]:
             return {"changed": True, **outcome}
-        states, fired, observed = self.observe()
-        outcome.update(alarms=states, observed_seconds=observed)
+        # A gate that cannot be read is not a gate that passed: undo the shift as if it had closed.
+        try:
+            fired = self.observe(outcome)
+        except (SwitchError, botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            errors = self.restore([part for part, _ in changes])
+            raise RolledBack(f"the rollback alarms could not be read ({e})", None, errors, outcome) from e
         if fired:
             errors = self.restore([part for part, _ in changes])
-            raise RolledBack(fired, errors, outcome)
+            raise RolledBack(f"{fired} went to ALARM", fired, errors, outcome)
         return {"changed": True, **outcome}
 
-    def actual(self, listener_arn: str) -> dict[str, Any]:
-        """The listener's weights as they are now, for a failure's report."""
-        found = describe_listener(self.elbv2, listener_arn)
-        if not found:
-            return {}
-        forward = forward_of(found["DefaultActions"][forward_index(found["DefaultActions"], "the listener")])
-        return {"weights": self.by_name(forward.weights), "stickiness_duration": forward.stickiness or 0}
+    def actual(self, listener_arn: str | None) -> dict[str, Any]:
+        """The listener as it is now, for a failure's report; UNREAD when it cannot be read back."""
+        try:
+            found = describe_listener(self.elbv2, listener_arn) if listener_arn else None
+            if not found:
+                return UNREAD
+            actions = found["DefaultActions"]
+            forward = forward_of(actions[forward_index(actions, "the listener")])
+        except (SwitchError, botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+            return UNREAD
+        return {
+            "default_actions": shown_actions(actions),
+            "weights": self.by_name(forward.weights),
+            "stickiness_duration": forward.stickiness or 0,
+        }
+
+
+# What a failure reports of a listener it could not read back: nothing it does not know.
+UNREAD: dict[str, Any] = {"default_actions": [], "weights": {}, "stickiness_duration": 0}
+
+
+def now_forwards(actual: dict[str, Any]) -> str:
+    return (
+        f"the listener now forwards {actual['weights']}"
+        if actual is not UNREAD
+        else "the listener could not be read back"
+    )
+
+
+def shown_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [camel_dict_to_snake_dict(action) for action in actions]
 
 
 class GateRefusal(SwitchError):
@@ -595,49 +649,53 @@ class WriteFailed(Exception):
 
 
 class RolledBack(Exception):
-    """An alarm fired during observation and the previous actions were put back."""
+    """The alarm gate closed after the change (an alarm fired, or the alarms could not be read)
+    and the previous actions were put back, but for the errors listed."""
 
-    def __init__(self, alarm: str, errors: list[str], outcome: dict[str, Any]) -> None:
-        self.alarm = alarm
+    def __init__(self, cause: str, fired_alarm: str | None, errors: list[str], outcome: dict[str, Any]) -> None:
+        self.cause = cause
+        self.fired_alarm = fired_alarm
         self.errors = errors
         self.outcome = outcome
-        super().__init__(alarm)
+        super().__init__(cause)
 
 
 def fail_rolled_back(module: WedSyncAWSModule, switch: TrafficSwitch, rolled: RolledBack) -> None:
     outcome = rolled.outcome
     actual = switch.actual(outcome["listener_arn"])
     message = (
-        f"{rolled.alarm} went to ALARM {outcome['observed_seconds']} s after the shift to "
+        f"{rolled.cause} {outcome['observed_seconds']} s after the shift to "
         f"{outcome['weights']}; rolled back to {outcome['previous_weights']}"
     )
     if rolled.errors:
-        message += "; but could not put back: " + "; ".join(rolled.errors)
+        message += "; but could not put back: " + "; ".join(rolled.errors) + "; " + now_forwards(actual)
+    elif actual is UNREAD:
+        message += "; " + now_forwards(actual)
+    fired = {"fired_alarm": rolled.fired_alarm} if rolled.fired_alarm else {}
     module.fail_json(
         msg=message,
         changed=True,
         **{
             **outcome,
-            "weights": actual.get("weights", outcome["previous_weights"]),
-            "stickiness_duration": actual.get("stickiness_duration", 0),
-            "traffic_percent": traffic_percent(actual.get("weights", outcome["previous_weights"])),
+            **actual,
+            "traffic_percent": traffic_percent(actual["weights"]),
             "rolled_back": not rolled.errors,
-            "fired_alarm": rolled.alarm,
+            **fired,
         },
     )
 
 
 def fail_write(module: WedSyncAWSModule, switch: TrafficSwitch, failed: WriteFailed) -> None:
     listener_arn = switch.listener_arn
-    actual = switch.actual(listener_arn) if listener_arn else {}
+    actual = switch.actual(listener_arn)
     put_back = "; could not put back " + "; ".join(failed.restore_errors) if failed.restore_errors else ""
     module.fail_json_aws(
         failed.error,
-        msg=f"Could not shift the listener's traffic{put_back}; the listener now forwards {actual.get('weights')}",
+        msg=f"Could not shift the listener's traffic{put_back}; {now_forwards(actual)}",
         changed=bool(failed.restore_errors),
         listener_arn=listener_arn,
-        weights=actual.get("weights", {}),
-        stickiness_duration=actual.get("stickiness_duration", 0),
+        **actual,
+        traffic_percent=traffic_percent(actual["weights"]),
         rolled_back=not failed.restore_errors,
     )
 

@@ -149,6 +149,11 @@ class TestCheckMode:
             f"listener {aws['listener']}": {"weights": {"p-green": 10, "p-blue": 90}, "stickiness_duration": 0}
         }
         assert forward(aws) == before
+        predicted = result["default_actions"][0]["forward_config"]
+        assert {g["target_group_arn"]: g["weight"] for g in predicted["target_groups"]} == {
+            aws["green"]: 10,
+            aws["blue"]: 90,
+        }
 
     def test_runs_the_health_gate(self, aws, capsys):
         stop(aws, aws["instances"]["green"][0])
@@ -235,6 +240,32 @@ class TestAlarmGate:
         assert result["rolled_back"] is True
         assert result["fired_alarm"] == ALARM
         assert f"{ALARM} went to ALARM" in result["msg"]
+        assert "rolled back to {'p-blue': 1}" in result["msg"]
+        assert result["weights"] == {"p-blue": 1}
+        assert weights(aws) == {"p-blue": 1}
+
+    @pytest.mark.parametrize("failure", ["deleted", "cloudwatch error"])
+    def test_alarms_that_cannot_be_read_during_observation_roll_back(self, aws, capsys, monkeypatch, failure):
+        def sleep(seconds: float) -> None:
+            assert weights(aws) == {"p-green": 10, "p-blue": 90}, "observed after the shift"
+            if failure == "deleted":
+                boto3.client("cloudwatch", region_name=REGION).delete_alarms(AlarmNames=[ALARM])
+            else:
+                monkeypatch.setattr(alb_traffic_switch, "describe_alarm_states", unavailable)
+
+        def unavailable(client, names):
+            raise alb_traffic_switch.botocore.exceptions.ClientError(
+                {"Error": {"Code": "InternalFailure", "Message": "CloudWatch is down"}}, "DescribeAlarms"
+            )
+
+        monkeypatch.setattr(alb_traffic_switch.time, "sleep", sleep)
+        result = run(
+            capsys, listener_arn=aws["listener"], target_groups=to(10, 90), rollback_alarms=[ALARM], observe_seconds=60
+        )
+        assert result["failed"] is True
+        assert result["rolled_back"] is True
+        assert "fired_alarm" not in result
+        assert "the rollback alarms could not be read" in result["msg"]
         assert "rolled back to {'p-blue': 1}" in result["msg"]
         assert result["weights"] == {"p-blue": 1}
         assert weights(aws) == {"p-blue": 1}
