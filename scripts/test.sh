@@ -13,6 +13,7 @@ export WEDSYNC_TWIN_STATE="$PWD/.cache/twin-test"
 
 stage_lint() {
   ruff check --output-format concise .
+  ruff format --check .
   ansible-lint --nocolor -q
 }
 

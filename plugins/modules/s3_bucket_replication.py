@@ -158,8 +158,10 @@ def normalise_rule(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def desired_replication(params: dict[str, Any]) -> dict[str, Any]:
-    return {"role_arn": params["role_arn"],
-            "rules": sorted((normalise_rule(r) for r in params["rules"]), key=lambda r: r["id"])}
+    return {
+        "role_arn": params["role_arn"],
+        "rules": sorted((normalise_rule(r) for r in params["rules"]), key=lambda r: r["id"]),
+    }
 
 
 def to_api(replication: dict[str, Any]) -> dict[str, Any]:
@@ -185,8 +187,10 @@ def to_api_rule(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_api(api: dict[str, Any]) -> dict[str, Any]:
-    return {"role_arn": api.get("Role"), "rules": sorted((from_api_rule(r) for r in api.get("Rules", [])),
-                                                         key=lambda r: r["id"])}
+    return {
+        "role_arn": api.get("Role"),
+        "rules": sorted((from_api_rule(r) for r in api.get("Rules", [])), key=lambda r: r["id"]),
+    }
 
 
 def from_api_rule(api: dict[str, Any]) -> dict[str, Any]:
@@ -228,8 +232,18 @@ def main() -> None:
         "priority": {"type": "int", "default": 1},
         "prefix": {"type": "str", "default": ""},
         "destination_bucket": {"type": "str", "required": True},
-        "storage_class": {"type": "str", "choices": ["STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-                                                     "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"]},
+        "storage_class": {
+            "type": "str",
+            "choices": [
+                "STANDARD",
+                "STANDARD_IA",
+                "ONEZONE_IA",
+                "INTELLIGENT_TIERING",
+                "GLACIER",
+                "GLACIER_IR",
+                "DEEP_ARCHIVE",
+            ],
+        },
         "replica_kms_key_id": {"type": "str"},
         "delete_marker_replication": {"type": "bool", "default": False},
         "enabled": {"type": "bool", "default": True},

@@ -26,7 +26,7 @@ def _load_twin_env() -> None:
         raise pytest.UsageError("the twin is not running: `make twin-up` first (it writes .twin/env)")
     for line in ENV_FILE.read_text().splitlines():
         if line.startswith("export "):
-            key, _, value = line[len("export "):].partition("=")
+            key, _, value = line[len("export ") :].partition("=")
             os.environ[key] = shlex.split(value)[0] if value else ""
 
 
@@ -59,8 +59,13 @@ def run_module(module: str, args: dict[str, Any], *, check: bool = False, diff: 
     """One run of a module as a user runs it, `ansible localhost -m`, its result as the json callback reports it."""
     command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-m", module, "-a", json.dumps(args)]
     command += ["--check"] * check + ["--diff"] * diff
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-           "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_NOCOLOR": "1"}
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "ANSIBLE_NOCOLOR": "1",
+    }
     completed = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=300, check=False)
     try:
         result = json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]

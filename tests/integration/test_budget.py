@@ -15,17 +15,26 @@ PAGER = {"type": "sns", "address": "arn:aws:sns:us-east-1:123456789012:wedsync-t
 
 
 def daily(**overrides: Any) -> dict[str, Any]:
-    return {"name": "wedsync-test-daily", "time_unit": "DAILY", "limit_amount": 500,
-            "notifications": [{"threshold": 80, "subscribers": [OPS]}], **overrides}
+    return {
+        "name": "wedsync-test-daily",
+        "time_unit": "DAILY",
+        "limit_amount": 500,
+        "notifications": [{"threshold": 80, "subscribers": [OPS]}],
+        **overrides,
+    }
 
 
 def aws_budget() -> dict[str, Any]:
     client = boto3.client("budgets")
     found = client.describe_budget(AccountId="123456789012", BudgetName="wedsync-test-daily")["Budget"]
-    notifications = client.describe_notifications_for_budget(AccountId="123456789012",
-                                                             BudgetName="wedsync-test-daily")["Notifications"]
-    return {"limit": found["BudgetLimit"]["Amount"], "time_unit": found["TimeUnit"],
-            "thresholds": sorted(float(n["Threshold"]) for n in notifications)}
+    notifications = client.describe_notifications_for_budget(AccountId="123456789012", BudgetName="wedsync-test-daily")[
+        "Notifications"
+    ]
+    return {
+        "limit": found["BudgetLimit"]["Amount"],
+        "time_unit": found["TimeUnit"],
+        "thresholds": sorted(float(n["Threshold"]) for n in notifications),
+    }
 
 
 def test_budget_lifecycle(clean_twin: Any, ansible_module: Any) -> None:
@@ -42,8 +51,13 @@ def test_budget_lifecycle(clean_twin: Any, ansible_module: Any) -> None:
 
     assert ansible_module(MODULE, daily())["changed"] is False
 
-    moved = daily(limit_amount=650, notifications=[{"threshold": 80, "subscribers": [OPS, PAGER]},
-                                                   {"type": "forecasted", "threshold": 100, "subscribers": [OPS]}])
+    moved = daily(
+        limit_amount=650,
+        notifications=[
+            {"threshold": 80, "subscribers": [OPS, PAGER]},
+            {"type": "forecasted", "threshold": 100, "subscribers": [OPS]},
+        ],
+    )
     changed = ansible_module(MODULE, moved, diff=True)
     assert changed["changed"] is True
     assert changed["diff"]["before"]["limit_amount"] == 500.0

@@ -18,8 +18,16 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:wedsync-test-paging"
 
 
 def alb_sum(query_id: str, metric: str) -> dict[str, Any]:
-    return {"id": query_id, "metric_stat": {"namespace": "AWS/ApplicationELB", "metric_name": metric,
-                                            "dimensions": {"LoadBalancer": LB}, "period": 60, "stat": "Sum"}}
+    return {
+        "id": query_id,
+        "metric_stat": {
+            "namespace": "AWS/ApplicationELB",
+            "metric_name": metric,
+            "dimensions": {"LoadBalancer": LB},
+            "period": 60,
+            "stat": "Sum",
+        },
+    }
 
 
 def error_rate(threshold: float = 5) -> dict[str, Any]:
@@ -30,8 +38,11 @@ def error_rate(threshold: float = 5) -> dict[str, Any]:
         "evaluation_periods": 3,
         "treat_missing_data": "notBreaching",
         "metrics": [
-            {"id": "error_rate", "return_data": True,
-             "expression": "IF(requests >= 50, 100 * (FILL(target_5xx, 0) + FILL(elb_5xx, 0)) / requests, 0)"},
+            {
+                "id": "error_rate",
+                "return_data": True,
+                "expression": "IF(requests >= 50, 100 * (FILL(target_5xx, 0) + FILL(elb_5xx, 0)) / requests, 0)",
+            },
             alb_sum("target_5xx", "HTTPCode_Target_5XX_Count"),
             alb_sum("elb_5xx", "HTTPCode_ELB_5XX_Count"),
             alb_sum("requests", "RequestCount"),
@@ -52,8 +63,9 @@ def cloudwatch(twin: TwinClient) -> Iterator[Any]:
     client.delete_alarms(AlarmNames=[NAME])
 
 
-def test_metric_math_alarm_converges_and_follows_changes(twin: TwinClient, cloudwatch: Any,
-                                                         ansible_module: Any) -> None:
+def test_metric_math_alarm_converges_and_follows_changes(
+    twin: TwinClient, cloudwatch: Any, ansible_module: Any
+) -> None:
     assert ansible_module(MODULE, error_rate(), check=True)["changed"] is True
     assert cloudwatch.describe_alarms(AlarmNames=[NAME])["MetricAlarms"] == []
 

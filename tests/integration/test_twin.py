@@ -21,8 +21,14 @@ PASSWORD = "twin-test-password"  # a throwaway instance on loopback
 
 
 def connect(endpoint: dict[str, Any], dbname: str = "wedsync") -> Any:
-    conn = psycopg2.connect(host=endpoint["Address"], port=endpoint["Port"], user="wedsync",
-                            password=PASSWORD, dbname=dbname, connect_timeout=5)
+    conn = psycopg2.connect(
+        host=endpoint["Address"],
+        port=endpoint["Port"],
+        user="wedsync",
+        password=PASSWORD,
+        dbname=dbname,
+        connect_timeout=5,
+    )
     conn.autocommit = True
     return conn
 
@@ -53,9 +59,13 @@ def replica_lag_datapoints(region: str, identifier: str) -> list[float]:
     cloudwatch = boto3.client("cloudwatch", region_name=region)
     now = datetime.now(UTC)
     points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/RDS", MetricName="ReplicaLag", Period=60, Statistics=["Maximum"],
+        Namespace="AWS/RDS",
+        MetricName="ReplicaLag",
+        Period=60,
+        Statistics=["Maximum"],
         Dimensions=[{"Name": "DBInstanceIdentifier", "Value": identifier}],
-        StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=1),
+        StartTime=now - timedelta(minutes=5),
+        EndTime=now + timedelta(minutes=1),
     )["Datapoints"]
     return [p["Maximum"] for p in points]
 
@@ -65,17 +75,27 @@ def estate(clean_twin: TwinClient) -> dict[str, Any]:
     """A primary with a custom parameter group, a same-region replica and a us-west-2 replica."""
     east = boto3.client("rds", region_name="us-east-1")
     west = boto3.client("rds", region_name="us-west-2")
-    east.create_db_parameter_group(DBParameterGroupName="wedsync-pg15", DBParameterGroupFamily="postgres15",
-                                   Description="force ssl")
+    east.create_db_parameter_group(
+        DBParameterGroupName="wedsync-pg15", DBParameterGroupFamily="postgres15", Description="force ssl"
+    )
     primary = east.create_db_instance(
-        DBInstanceIdentifier="twin-primary", Engine="postgres", EngineVersion="15.4", DBInstanceClass="db.r5.xlarge",
-        AllocatedStorage=500, MasterUsername="wedsync", MasterUserPassword=PASSWORD, DBName="wedsync",
-        DBParameterGroupName="wedsync-pg15", MultiAZ=True,
+        DBInstanceIdentifier="twin-primary",
+        Engine="postgres",
+        EngineVersion="15.4",
+        DBInstanceClass="db.r5.xlarge",
+        AllocatedStorage=500,
+        MasterUsername="wedsync",
+        MasterUserPassword=PASSWORD,
+        DBName="wedsync",
+        DBParameterGroupName="wedsync-pg15",
+        MultiAZ=True,
     )["DBInstance"]
-    east.create_db_instance_read_replica(DBInstanceIdentifier="twin-replica-1",
-                                         SourceDBInstanceIdentifier="twin-primary")
-    west.create_db_instance_read_replica(DBInstanceIdentifier="twin-dr", SourceRegion="us-east-1",
-                                         SourceDBInstanceIdentifier=primary["DBInstanceArn"])
+    east.create_db_instance_read_replica(
+        DBInstanceIdentifier="twin-replica-1", SourceDBInstanceIdentifier="twin-primary"
+    )
+    west.create_db_instance_read_replica(
+        DBInstanceIdentifier="twin-dr", SourceRegion="us-east-1", SourceDBInstanceIdentifier=primary["DBInstanceArn"]
+    )
     query(primary["Endpoint"], "CREATE TABLE IF NOT EXISTS heartbeat (at timestamptz DEFAULT now())")
     query(primary["Endpoint"], "INSERT INTO heartbeat DEFAULT VALUES")
     return {"east": east, "west": west, "primary": primary}
@@ -93,8 +113,9 @@ def test_primary_endpoint_reaches_a_real_server_with_master_credentials(estate: 
 
 def test_master_user_is_not_superuser_but_can_monitor(estate: dict[str, Any]) -> None:
     endpoint = describe(estate["east"], "twin-primary")["Endpoint"]
-    superuser, monitor = query(endpoint, "SELECT rolsuper, pg_has_role('pg_monitor', 'MEMBER') "
-                                         "FROM pg_roles WHERE rolname = current_user")[0]
+    superuser, monitor = query(
+        endpoint, "SELECT rolsuper, pg_has_role('pg_monitor', 'MEMBER') FROM pg_roles WHERE rolname = current_user"
+    )[0]
     assert (superuser, monitor) == (False, True)
 
 
@@ -105,9 +126,7 @@ def test_replicas_report_their_source_and_status_infos(estate: dict[str, Any]) -
     assert same_region["ReadReplicaSourceDBInstanceIdentifier"] == "twin-primary"
     assert cross_region["ReadReplicaSourceDBInstanceIdentifier"] == source["DBInstanceArn"]
     for replica in (same_region, cross_region):
-        assert replica["StatusInfos"] == [
-            {"StatusType": "read replication", "Normal": True, "Status": "replicating"}
-        ]
+        assert replica["StatusInfos"] == [{"StatusType": "read replication", "Normal": True, "Status": "replicating"}]
     assert "StatusInfos" not in source
 
 
@@ -184,11 +203,13 @@ def test_promote_detaches_the_replica_and_its_standby(estate: dict[str, Any]) ->
 
 def test_master_password_change_reaches_the_server(estate: dict[str, Any]) -> None:
     east = estate["east"]
-    east.modify_db_instance(DBInstanceIdentifier="twin-primary", MasterUserPassword="rotated-password",
-                            ApplyImmediately=True)
+    east.modify_db_instance(
+        DBInstanceIdentifier="twin-primary", MasterUserPassword="rotated-password", ApplyImmediately=True
+    )
     endpoint = describe(east, "twin-primary")["Endpoint"]
-    conn = psycopg2.connect(host="127.0.0.1", port=endpoint["Port"], user="wedsync", password="rotated-password",
-                            dbname="wedsync")
+    conn = psycopg2.connect(
+        host="127.0.0.1", port=endpoint["Port"], user="wedsync", password="rotated-password", dbname="wedsync"
+    )
     conn.close()
     east.modify_db_instance(DBInstanceIdentifier="twin-primary", MasterUserPassword=PASSWORD, ApplyImmediately=True)
 
@@ -200,14 +221,17 @@ def test_status_transitions_take_the_configured_time(estate: dict[str, Any], cle
         east.reboot_db_instance(DBInstanceIdentifier="twin-replica-1")
         assert describe(east, "twin-replica-1")["DBInstanceStatus"] == "rebooting"
         started = time.monotonic()
-        east.get_waiter("db_instance_available").wait(DBInstanceIdentifier="twin-replica-1",
-                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+        east.get_waiter("db_instance_available").wait(
+            DBInstanceIdentifier="twin-replica-1", WaiterConfig={"Delay": 1, "MaxAttempts": 10}
+        )
         assert time.monotonic() - started >= 1
-        east.create_db_instance_read_replica(DBInstanceIdentifier="twin-replica-2",
-                                             SourceDBInstanceIdentifier="twin-primary")
+        east.create_db_instance_read_replica(
+            DBInstanceIdentifier="twin-replica-2", SourceDBInstanceIdentifier="twin-primary"
+        )
         assert describe(east, "twin-replica-2")["DBInstanceStatus"] == "creating"
-        east.get_waiter("db_instance_available").wait(DBInstanceIdentifier="twin-replica-2",
-                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+        east.get_waiter("db_instance_available").wait(
+            DBInstanceIdentifier="twin-replica-2", WaiterConfig={"Delay": 1, "MaxAttempts": 10}
+        )
     finally:
         clean_twin.set_transition_seconds(rebooting=0, creating=0)
     with pytest.raises(TwinError, match="unknown transitions"):
@@ -228,10 +252,16 @@ def test_deleting_an_instance_removes_its_cluster(estate: dict[str, Any], clean_
 def target_group() -> dict[str, Any]:
     ec2, elb = boto3.client("ec2"), boto3.client("elbv2")
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    arn = elb.create_target_group(Name=f"green-{time.monotonic_ns() % 10**6}", Protocol="HTTP", Port=3000,
-                                  VpcId=vpc, HealthCheckPath="/api/health")["TargetGroups"][0]["TargetGroupArn"]
-    instances = [i["InstanceId"] for i in ec2.run_instances(ImageId="ami-12c6146b", MinCount=2,
-                                                            MaxCount=2)["Instances"]]
+    arn = elb.create_target_group(
+        Name=f"green-{time.monotonic_ns() % 10**6}",
+        Protocol="HTTP",
+        Port=3000,
+        VpcId=vpc,
+        HealthCheckPath="/api/health",
+    )["TargetGroups"][0]["TargetGroupArn"]
+    instances = [
+        i["InstanceId"] for i in ec2.run_instances(ImageId="ami-12c6146b", MinCount=2, MaxCount=2)["Instances"]
+    ]
     elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": i} for i in instances])
     return {"elb": elb, "arn": arn, "instances": instances}
 
@@ -244,8 +274,9 @@ def target_states(group: dict[str, Any]) -> dict[str, dict[str, str]]:
 def test_target_health_follows_the_control_api(target_group: dict[str, Any], clean_twin: TwinClient) -> None:
     sick, well = target_group["instances"]
     assert {h["State"] for h in target_states(target_group).values()} == {"healthy"}
-    clean_twin.set_target_health(target_group["arn"], sick, "unhealthy", reason="Target.Timeout",
-                                 description="Request timed out")
+    clean_twin.set_target_health(
+        target_group["arn"], sick, "unhealthy", reason="Target.Timeout", description="Request timed out"
+    )
     states = target_states(target_group)
     assert states[sick] == {"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"}
     assert states[well]["State"] == "healthy"
@@ -261,8 +292,7 @@ def standard_retries(total_max_attempts: int) -> botocore.config.Config:
     return botocore.config.Config(retries={"mode": "standard", "total_max_attempts": total_max_attempts})
 
 
-def test_three_throttles_are_absorbed_by_standard_retries(target_group: dict[str, Any],
-                                                          clean_twin: TwinClient) -> None:
+def test_three_throttles_are_absorbed_by_standard_retries(target_group: dict[str, Any], clean_twin: TwinClient) -> None:
     elb = boto3.client("elbv2", config=standard_retries(4))
     clean_twin.inject_fault("DescribeTargetGroups", kind="throttle", count=3)
     response = elb.describe_target_groups(TargetGroupArns=[target_group["arn"]])
@@ -280,13 +310,15 @@ def test_throttling_beyond_the_retry_budget_surfaces(target_group: dict[str, Any
     assert clean_twin.faults() == []
 
 
-@pytest.mark.parametrize(("service", "action", "call", "code"), [
-    ("cloudwatch", "ListMetrics", lambda c: c.list_metrics(), "ThrottlingException"),  # RPC v2 CBOR
-    ("secretsmanager", "ListSecrets", lambda c: c.list_secrets(), "ThrottlingException"),  # JSON
-    ("ec2", "DescribeVpcs", lambda c: c.describe_vpcs(), "RequestLimitExceeded"),  # EC2 query
-])
-def test_throttles_speak_each_protocol(clean_twin: TwinClient, service: str, action: str, call: Any,
-                                       code: str) -> None:
+@pytest.mark.parametrize(
+    ("service", "action", "call", "code"),
+    [
+        ("cloudwatch", "ListMetrics", lambda c: c.list_metrics(), "ThrottlingException"),  # RPC v2 CBOR
+        ("secretsmanager", "ListSecrets", lambda c: c.list_secrets(), "ThrottlingException"),  # JSON
+        ("ec2", "DescribeVpcs", lambda c: c.describe_vpcs(), "RequestLimitExceeded"),  # EC2 query
+    ],
+)
+def test_throttles_speak_each_protocol(clean_twin: TwinClient, service: str, action: str, call: Any, code: str) -> None:
     client = boto3.client(service, config=standard_retries(1))
     clean_twin.inject_fault(action, kind="throttle", count=1)
     with pytest.raises(ClientError) as caught:
@@ -312,8 +344,14 @@ def test_server_errors_and_latency(clean_twin: TwinClient) -> None:
 
 def test_reset_forgets_aws_state_and_removes_clusters(twin: TwinClient) -> None:
     rds = boto3.client("rds")
-    rds.create_db_instance(DBInstanceIdentifier="twin-scratch", Engine="postgres", DBInstanceClass="db.t3.micro",
-                           AllocatedStorage=20, MasterUsername="wedsync", MasterUserPassword=PASSWORD)
+    rds.create_db_instance(
+        DBInstanceIdentifier="twin-scratch",
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20,
+        MasterUsername="wedsync",
+        MasterUserPassword=PASSWORD,
+    )
     twin.inject_fault("ListSecrets", count=9)
     twin.reset()
     assert rds.describe_db_instances()["DBInstances"] == []
@@ -339,16 +377,29 @@ def unique(prefix: str) -> str:
 
 def test_launch_template_version_starts_from_its_source_version(clean_twin: TwinClient) -> None:
     ec2, name = boto3.client("ec2"), unique("lt-app")
-    ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={
-        "ImageId": "ami-12c6146b", "InstanceType": "t3.small", "UserData": "ZWNobyBibHVl",
-        "TagSpecifications": instance_tags({"wedsync:version": "1.2.3"})})
-    ec2.create_launch_template_version(LaunchTemplateName=name, SourceVersion="1", LaunchTemplateData={
-        "TagSpecifications": instance_tags({"wedsync:version": "1.2.4"})})
+    ec2.create_launch_template(
+        LaunchTemplateName=name,
+        LaunchTemplateData={
+            "ImageId": "ami-12c6146b",
+            "InstanceType": "t3.small",
+            "UserData": "ZWNobyBibHVl",
+            "TagSpecifications": instance_tags({"wedsync:version": "1.2.3"}),
+        },
+    )
+    ec2.create_launch_template_version(
+        LaunchTemplateName=name,
+        SourceVersion="1",
+        LaunchTemplateData={"TagSpecifications": instance_tags({"wedsync:version": "1.2.4"})},
+    )
     assert template_data(ec2, name, "2") == {
-        "ImageId": "ami-12c6146b", "InstanceType": "t3.small", "UserData": "ZWNobyBibHVl",
-        "TagSpecifications": instance_tags({"wedsync:version": "1.2.4"})}
-    ec2.create_launch_template_version(LaunchTemplateName=name, SourceVersion="$Latest",
-                                       LaunchTemplateData={"InstanceType": "t3.medium"})
+        "ImageId": "ami-12c6146b",
+        "InstanceType": "t3.small",
+        "UserData": "ZWNobyBibHVl",
+        "TagSpecifications": instance_tags({"wedsync:version": "1.2.4"}),
+    }
+    ec2.create_launch_template_version(
+        LaunchTemplateName=name, SourceVersion="$Latest", LaunchTemplateData={"InstanceType": "t3.medium"}
+    )
     assert template_data(ec2, name, "3") == template_data(ec2, name, "2") | {"InstanceType": "t3.medium"}
     ec2.create_launch_template_version(LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12c6146b"})
     assert template_data(ec2, name, "4") == {"ImageId": "ami-12c6146b"}  # no source: only what is given
@@ -362,16 +413,31 @@ def app_group(clean_twin: TwinClient) -> dict[str, Any]:
     """A launch template at versions 1 (1.0.0) and 2 (2.0.0), and a target group for a color's group."""
     ec2, elb = boto3.client("ec2"), boto3.client("elbv2")
     name = unique("app")
-    ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={
-        "ImageId": "ami-12c6146b", "InstanceType": "t3.small", "UserData": "ZWNobyBhcHA=",
-        "TagSpecifications": instance_tags({"wedsync:version": "1.0.0", "wedsync:from": "v1"})})
-    ec2.create_launch_template_version(LaunchTemplateName=name, SourceVersion="1", LaunchTemplateData={
-        "TagSpecifications": instance_tags({"wedsync:version": "2.0.0"})})
+    ec2.create_launch_template(
+        LaunchTemplateName=name,
+        LaunchTemplateData={
+            "ImageId": "ami-12c6146b",
+            "InstanceType": "t3.small",
+            "UserData": "ZWNobyBhcHA=",
+            "TagSpecifications": instance_tags({"wedsync:version": "1.0.0", "wedsync:from": "v1"}),
+        },
+    )
+    ec2.create_launch_template_version(
+        LaunchTemplateName=name,
+        SourceVersion="1",
+        LaunchTemplateData={"TagSpecifications": instance_tags({"wedsync:version": "2.0.0"})},
+    )
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     arn = elb.create_target_group(Name=name, Protocol="HTTP", Port=3000, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
     subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
-    return {"name": name, "ec2": ec2, "elb": elb, "autoscaling": boto3.client("autoscaling"),
-            "target_group_arn": arn, "subnet": subnet}
+    return {
+        "name": name,
+        "ec2": ec2,
+        "elb": elb,
+        "autoscaling": boto3.client("autoscaling"),
+        "target_group_arn": arn,
+        "subnet": subnet,
+    }
 
 
 def group_versions(app: dict[str, Any]) -> dict[str, str]:
@@ -392,8 +458,13 @@ def set_capacity(app: dict[str, Any], desired: int) -> None:
 def test_group_instances_launch_from_the_group_version(app_group: dict[str, Any]) -> None:
     app, ec2 = app_group, app_group["ec2"]
     app["autoscaling"].create_auto_scaling_group(
-        AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "2"},
-        MinSize=0, MaxSize=6, DesiredCapacity=2, VPCZoneIdentifier=app["subnet"])
+        AutoScalingGroupName=app["name"],
+        LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "2"},
+        MinSize=0,
+        MaxSize=6,
+        DesiredCapacity=2,
+        VPCZoneIdentifier=app["subnet"],
+    )
     first = group_versions(app)
     assert set(first.values()) == {"2"}
     described = app["autoscaling"].describe_auto_scaling_instances(InstanceIds=list(first))
@@ -403,10 +474,14 @@ def test_group_instances_launch_from_the_group_version(app_group: dict[str, Any]
         assert tags["wedsync:version"] == "2.0.0"
         assert "wedsync:from" not in tags  # nothing leaks from the default version
 
-    ec2.create_launch_template_version(LaunchTemplateName=app["name"], SourceVersion="2", LaunchTemplateData={
-        "TagSpecifications": instance_tags({"wedsync:version": "3.0.0"})})
+    ec2.create_launch_template_version(
+        LaunchTemplateName=app["name"],
+        SourceVersion="2",
+        LaunchTemplateData={"TagSpecifications": instance_tags({"wedsync:version": "3.0.0"})},
+    )
     app["autoscaling"].update_auto_scaling_group(
-        AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "3"})
+        AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "3"}
+    )
     assert group_versions(app) == first  # running instances keep their version, as on AWS
     set_capacity(app, 3)
     added = {i: v for i, v in group_versions(app).items() if i not in first}
@@ -420,11 +495,17 @@ def test_group_instances_launch_from_the_group_version(app_group: dict[str, Any]
 def test_latest_is_resolved_when_an_instance_launches(app_group: dict[str, Any]) -> None:
     app = app_group
     app["autoscaling"].create_auto_scaling_group(
-        AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "$Latest"},
-        MinSize=0, MaxSize=6, DesiredCapacity=1, VPCZoneIdentifier=app["subnet"])
+        AutoScalingGroupName=app["name"],
+        LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "$Latest"},
+        MinSize=0,
+        MaxSize=6,
+        DesiredCapacity=1,
+        VPCZoneIdentifier=app["subnet"],
+    )
     before = group_versions(app)
-    app["ec2"].create_launch_template_version(LaunchTemplateName=app["name"], SourceVersion="2",
-                                              LaunchTemplateData={"InstanceType": "t3.medium"})
+    app["ec2"].create_launch_template_version(
+        LaunchTemplateName=app["name"], SourceVersion="2", LaunchTemplateData={"InstanceType": "t3.medium"}
+    )
     set_capacity(app, 2)
     versions = group_versions(app)
     assert {v for i, v in versions.items() if i in before} == {"2"}
@@ -439,9 +520,14 @@ def registered(elb: Any, arn: str) -> dict[str, dict[str, str]]:
 def test_a_group_scaled_in_deregisters_its_instances(app_group: dict[str, Any]) -> None:
     app = app_group
     app["autoscaling"].create_auto_scaling_group(
-        AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "2"},
-        MinSize=0, MaxSize=6, DesiredCapacity=3, VPCZoneIdentifier=app["subnet"],
-        TargetGroupARNs=[app["target_group_arn"]])
+        AutoScalingGroupName=app["name"],
+        LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "2"},
+        MinSize=0,
+        MaxSize=6,
+        DesiredCapacity=3,
+        VPCZoneIdentifier=app["subnet"],
+        TargetGroupARNs=[app["target_group_arn"]],
+    )
     assert set(registered(app["elb"], app["target_group_arn"])) == set(group_versions(app))
     set_capacity(app, 1)
     assert set(registered(app["elb"], app["target_group_arn"])) == set(group_versions(app))
@@ -456,8 +542,9 @@ def wait_for(condition: Any, seconds: float = 10) -> None:
         time.sleep(0.2)
 
 
-def test_new_targets_are_initial_until_registration_completes(target_group: dict[str, Any],
-                                                              clean_twin: TwinClient) -> None:
+def test_new_targets_are_initial_until_registration_completes(
+    target_group: dict[str, Any], clean_twin: TwinClient
+) -> None:
     elb, arn = target_group["elb"], target_group["arn"]
     late = boto3.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
     time.sleep(1.2)  # the fixture's targets registered more than the transition ago
@@ -466,8 +553,11 @@ def test_new_targets_are_initial_until_registration_completes(target_group: dict
         elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": late["InstanceId"]}])
         elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": target_group["instances"][0]}])  # no change
         states = target_states(target_group)
-        assert states[late["InstanceId"]] == {"State": "initial", "Reason": "Elb.RegistrationInProgress",
-                                              "Description": "Target registration is in progress"}
+        assert states[late["InstanceId"]] == {
+            "State": "initial",
+            "Reason": "Elb.RegistrationInProgress",
+            "Description": "Target registration is in progress",
+        }
         assert {states[i]["State"] for i in target_group["instances"]} == {"healthy"}
         clean_twin.set_target_health(arn, target_group["instances"][0], "unhealthy")
         clean_twin.set_target_health(arn, late["InstanceId"], "healthy")  # an override wins
@@ -485,9 +575,14 @@ def test_group_instances_are_initial_from_when_they_join(app_group: dict[str, An
     clean_twin.set_transition_seconds(target_registration=2)
     try:
         app["autoscaling"].create_auto_scaling_group(
-            AutoScalingGroupName=app["name"], LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "2"},
-            MinSize=0, MaxSize=6, DesiredCapacity=1, VPCZoneIdentifier=app["subnet"],
-            TargetGroupARNs=[app["target_group_arn"]])
+            AutoScalingGroupName=app["name"],
+            LaunchTemplate={"LaunchTemplateName": app["name"], "Version": "2"},
+            MinSize=0,
+            MaxSize=6,
+            DesiredCapacity=1,
+            VPCZoneIdentifier=app["subnet"],
+            TargetGroupARNs=[app["target_group_arn"]],
+        )
         assert {h["State"] for h in registered(app["elb"], app["target_group_arn"]).values()} == {"initial"}
         time.sleep(2)
         set_capacity(app, 2)  # re-registers the first instance too: it stays healthy
@@ -497,15 +592,19 @@ def test_group_instances_are_initial_from_when_they_join(app_group: dict[str, An
         clean_twin.set_transition_seconds(target_registration=0)
 
 
-def test_deregistered_targets_drain_for_the_deregistration_transition(target_group: dict[str, Any],
-                                                                     clean_twin: TwinClient) -> None:
+def test_deregistered_targets_drain_for_the_deregistration_transition(
+    target_group: dict[str, Any], clean_twin: TwinClient
+) -> None:
     leaving, staying = target_group["instances"]
     clean_twin.set_transition_seconds(target_deregistration=2)
     try:
         target_group["elb"].deregister_targets(TargetGroupArn=target_group["arn"], Targets=[{"Id": leaving}])
         states = target_states(target_group)
-        assert states[leaving] == {"State": "draining", "Reason": "Target.DeregistrationInProgress",
-                                   "Description": "Target deregistration is in progress"}
+        assert states[leaving] == {
+            "State": "draining",
+            "Reason": "Target.DeregistrationInProgress",
+            "Description": "Target deregistration is in progress",
+        }
         assert states[staying] == {"State": "healthy"}
         wait_for(lambda: leaving not in target_states(target_group))
     finally:
@@ -522,42 +621,77 @@ def colors(clean_twin: TwinClient) -> Iterator[dict[str, Any]]:
     balancer = elb.create_load_balancer(Name=name, Subnets=subnets[:2])["LoadBalancers"][0]
     estate: dict[str, Any] = {"elb": elb, "name": name, "balancer": balancer}
     for color, version in (("blue", "1.2.3"), ("green", "1.2.4")):
-        group = elb.create_target_group(Name=f"{name}-{color}", Protocol="HTTP", Port=3000, VpcId=vpc,
-                                        Tags=[{"Key": "wedsync:color", "Value": color}])["TargetGroups"][0]
+        group = elb.create_target_group(
+            Name=f"{name}-{color}",
+            Protocol="HTTP",
+            Port=3000,
+            VpcId=vpc,
+            Tags=[{"Key": "wedsync:color", "Value": color}],
+        )["TargetGroups"][0]
         arn = group["TargetGroupArn"]
-        instances = ec2.run_instances(ImageId="ami-12c6146b", MinCount=2, MaxCount=2, TagSpecifications=[
-            {"ResourceType": "instance", "Tags": [{"Key": "wedsync:version", "Value": version}]}])["Instances"]
+        instances = ec2.run_instances(
+            ImageId="ami-12c6146b",
+            MinCount=2,
+            MaxCount=2,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "wedsync:version", "Value": version}]}],
+        )["Instances"]
         elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": i["InstanceId"]} for i in instances])
         estate[color] = {"arn": arn, "instances": [i["InstanceId"] for i in instances]}
     estate["listener"] = elb.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=443,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": estate["blue"]["arn"]}])["Listeners"][0]["ListenerArn"]
-    elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[
-        {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}])
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=443,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": estate["blue"]["arn"]}],
+    )["Listeners"][0]["ListenerArn"]
+    elb.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[
+            {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+        ],
+    )
     yield estate
     clean_twin.clear_target_health()
     clean_twin.clear_app_responses()
 
 
 def weigh(colors: dict[str, Any], blue: int, green: int) -> None:
-    colors["elb"].modify_listener(ListenerArn=colors["listener"], DefaultActions=[{
-        "Type": "forward", "ForwardConfig": {"TargetGroups": [
-            {"TargetGroupArn": colors["blue"]["arn"], "Weight": blue},
-            {"TargetGroupArn": colors["green"]["arn"], "Weight": green}]}}])
+    colors["elb"].modify_listener(
+        ListenerArn=colors["listener"],
+        DefaultActions=[
+            {
+                "Type": "forward",
+                "ForwardConfig": {
+                    "TargetGroups": [
+                        {"TargetGroupArn": colors["blue"]["arn"], "Weight": blue},
+                        {"TargetGroupArn": colors["green"]["arn"], "Weight": green},
+                    ]
+                },
+            }
+        ],
+    )
 
 
 def test_the_alb_forwards_to_a_healthy_target_of_its_group(colors: dict[str, Any], clean_twin: TwinClient) -> None:
     status, body = clean_twin.alb_request(colors["name"], 443)
     assert status == 200
-    assert body == body | {"status": "ok", "path": "/api/health", "target_group": f"{colors['name']}-blue",
-                           "color": "blue", "version": "1.2.3"}
+    assert body == body | {
+        "status": "ok",
+        "path": "/api/health",
+        "target_group": f"{colors['name']}-blue",
+        "color": "blue",
+        "version": "1.2.3",
+    }
     assert body["target"] in colors["blue"]["instances"]
     sick, well = colors["blue"]["instances"]
     clean_twin.set_target_health(colors["blue"]["arn"], sick, "unhealthy")
     assert {clean_twin.alb_request(colors["name"], 443)[1]["target"] for _ in range(12)} == {well}
     clean_twin.set_target_health(colors["blue"]["arn"], well, "draining")
-    assert clean_twin.alb_request(colors["name"], 443) == (503, {
-        "status": "unavailable", "target_group": f"{colors['name']}-blue", "reason": "no healthy target"})
+    assert clean_twin.alb_request(colors["name"], 443) == (
+        503,
+        {"status": "unavailable", "target_group": f"{colors['name']}-blue", "reason": "no healthy target"},
+    )
 
 
 def test_the_alb_follows_forward_weights(colors: dict[str, Any], clean_twin: TwinClient) -> None:
@@ -570,29 +704,49 @@ def test_the_alb_follows_forward_weights(colors: dict[str, Any], clean_twin: Twi
 def test_initial_targets_receive_no_traffic(colors: dict[str, Any], clean_twin: TwinClient) -> None:
     ec2 = boto3.client("ec2")
     fresh = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    arn = colors["elb"].create_target_group(Name=f"{colors['name']}-new", Protocol="HTTP", Port=3000,
-                                            VpcId=ec2.describe_vpcs()["Vpcs"][0]["VpcId"])["TargetGroups"][0]
+    arn = colors["elb"].create_target_group(
+        Name=f"{colors['name']}-new", Protocol="HTTP", Port=3000, VpcId=ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    )["TargetGroups"][0]
     clean_twin.set_transition_seconds(target_registration=30)
     try:
         colors["elb"].register_targets(TargetGroupArn=arn["TargetGroupArn"], Targets=[{"Id": fresh}])
-        colors["elb"].modify_listener(ListenerArn=colors["listener"], DefaultActions=[
-            {"Type": "forward", "TargetGroupArn": arn["TargetGroupArn"]}])
+        colors["elb"].modify_listener(
+            ListenerArn=colors["listener"],
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": arn["TargetGroupArn"]}],
+        )
         status, body = clean_twin.alb_request(colors["name"], 443)
         assert (status, body["reason"]) == (503, "no healthy target")
     finally:
         clean_twin.set_transition_seconds(target_registration=0)
     status, body = clean_twin.alb_request(colors["name"], 443, "/api/status")
-    assert (status, body["target"], body["color"], body["version"], body["path"]) == (200, fresh, None, None,
-                                                                                      "/api/status")
+    assert (status, body["target"], body["color"], body["version"], body["path"]) == (
+        200,
+        fresh,
+        None,
+        None,
+        "/api/status",
+    )
 
 
 def test_redirects_fixed_responses_and_unknown_listeners(colors: dict[str, Any], clean_twin: TwinClient) -> None:
     dns = colors["balancer"]["DNSName"]
     assert clean_twin.alb_request(colors["name"], 80, "/login") == (
-        301, {"status": "redirect", "location": f"https://{dns}/login"})
-    colors["elb"].modify_listener(ListenerArn=colors["listener"], DefaultActions=[{
-        "Type": "fixed-response", "FixedResponseConfig": {
-            "StatusCode": "503", "ContentType": "application/json", "MessageBody": '{"maintenance": true}'}}])
+        301,
+        {"status": "redirect", "location": f"https://{dns}/login"},
+    )
+    colors["elb"].modify_listener(
+        ListenerArn=colors["listener"],
+        DefaultActions=[
+            {
+                "Type": "fixed-response",
+                "FixedResponseConfig": {
+                    "StatusCode": "503",
+                    "ContentType": "application/json",
+                    "MessageBody": '{"maintenance": true}',
+                },
+            }
+        ],
+    )
     assert clean_twin.alb_request(colors["name"], 443) == (503, {"maintenance": True})
     status, body = clean_twin.alb_request(colors["name"], 8443)
     assert status == 404
@@ -654,13 +808,20 @@ def test_bucket_policies_see_requests_as_tls(clean_twin: TwinClient) -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="twin-tls-only")
     arns = ["arn:aws:s3:::twin-tls-only", "arn:aws:s3:::twin-tls-only/*"]
-    tls_only = {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": arns,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    tls_only = {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": arns,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
     s3.put_bucket_policy(Bucket="twin-tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only]}))
     s3.put_object(Bucket="twin-tls-only", Key="release.zip", Body=b"release")
     assert s3.get_object(Bucket="twin-tls-only", Key="release.zip")["Body"].read() == b"release"
     deny_puts = {"Sid": "NoPuts", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": arns[1]}
-    s3.put_bucket_policy(Bucket="twin-tls-only",
-                         Policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only, deny_puts]}))
+    s3.put_bucket_policy(
+        Bucket="twin-tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only, deny_puts]})
+    )
     with pytest.raises(ClientError, match="403"):
         s3.put_object(Bucket="twin-tls-only", Key="other.zip", Body=b"x")

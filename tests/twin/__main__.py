@@ -75,10 +75,21 @@ def _start_server() -> dict[str, int]:
     STATE.mkdir(parents=True, exist_ok=True)
     SERVER_FILE.unlink(missing_ok=True)
     log = (STATE / "twin.log").open("ab")
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tests"), "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
-           "MOTO_ACM_VALIDATION_WAIT": "0"}
-    process = subprocess.Popen([sys.executable, "-m", "twin", "serve"], stdout=log, stderr=log,
-                               stdin=subprocess.DEVNULL, env=env, start_new_session=True, cwd=REPO)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "tests"),
+        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+        "MOTO_ACM_VALIDATION_WAIT": "0",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "twin", "serve"],
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+        cwd=REPO,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -174,8 +185,12 @@ def status() -> int:
         print(json.dumps({"running": False}))
         return 3
     client = TwinClient(f"http://127.0.0.1:{server['port']}/_twin")
-    print(json.dumps({"running": True, **server, **client.health(), "postgres": client.postgres(),
-                      "faults": client.faults()}, indent=2))
+    print(
+        json.dumps(
+            {"running": True, **server, **client.health(), "postgres": client.postgres(), "faults": client.faults()},
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -35,8 +35,12 @@ class TwinClient:
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.control_url}/{path.lstrip('/')}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.control_url}/{path.lstrip('/')}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.load(response)
@@ -70,20 +74,38 @@ class TwinClient:
 
     # -- ELBv2 ---------------------------------------------------------------------------------
 
-    def set_target_health(self, target_group_arn: str, target_id: str, state: str,
-                          reason: str | None = None, description: str | None = None) -> dict[str, Any]:
+    def set_target_health(
+        self,
+        target_group_arn: str,
+        target_id: str,
+        state: str,
+        reason: str | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
         """healthy, unhealthy, draining, initial, unused or unavailable, as DescribeTargetHealth reports."""
-        return self.call("POST", "target-health", {"target_group_arn": target_group_arn, "target_id": target_id,
-                                                   "state": state, "reason": reason, "description": description})
+        return self.call(
+            "POST",
+            "target-health",
+            {
+                "target_group_arn": target_group_arn,
+                "target_id": target_id,
+                "state": state,
+                "reason": reason,
+                "description": description,
+            },
+        )
 
     def clear_target_health(self) -> None:
         self.call("DELETE", "target-health")
 
-    def alb_request(self, load_balancer_name: str, port: int, path: str = "/api/health",
-                    region: str = "us-east-1") -> tuple[int, Any]:
+    def alb_request(
+        self, load_balancer_name: str, port: int, path: str = "/api/health", region: str = "us-east-1"
+    ) -> tuple[int, Any]:
         """GET `path` through the load balancer's listener on `port`: the status and the body (JSON if it is)."""
-        url = (f"{self.control_url}/alb/{urllib.parse.quote(load_balancer_name)}/{port}/{path.lstrip('/')}"
-               f"?{urllib.parse.urlencode({'region': region})}")
+        url = (
+            f"{self.control_url}/alb/{urllib.parse.quote(load_balancer_name)}/{port}/{path.lstrip('/')}"
+            f"?{urllib.parse.urlencode({'region': region})}"
+        )
         opener = urllib.request.build_opener(_NoRedirect)
         try:
             with opener.open(url, timeout=self.timeout) as response:

@@ -33,13 +33,22 @@ def run(state_dir: Path) -> int:
 def _load_env(env_file: Path) -> None:
     for line in env_file.read_text().splitlines():
         if line.startswith("export "):
-            key, _, value = line[len("export "):].partition("=")
+            key, _, value = line[len("export ") :].partition("=")
             os.environ[key] = value
 
 
 def _region_summary(region: str) -> list[str]:
-    readers: list[Callable[[str], str | None]] = [_network, _load_balancer, _app_groups, _databases, _cache,
-                                                  _buckets, _secrets, _monitoring, _trail]
+    readers: list[Callable[[str], str | None]] = [
+        _network,
+        _load_balancer,
+        _app_groups,
+        _databases,
+        _cache,
+        _buckets,
+        _secrets,
+        _monitoring,
+        _trail,
+    ]
     return [line for line in (reader(region) for reader in readers) if line]
 
 
@@ -54,8 +63,9 @@ def _network(region: str) -> str | None:
         return None
     vpc = vpcs[0]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
-    nats = ec2.describe_nat_gateways(Filter=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]},
-                                             {"Name": "state", "Values": ["available"]}])["NatGateways"]
+    nats = ec2.describe_nat_gateways(
+        Filter=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "state", "Values": ["available"]}]
+    )["NatGateways"]
     return f"network   {vpc['CidrBlock']}, {len(subnets)} subnets, {len(nats)} NAT gateways"
 
 
@@ -76,10 +86,14 @@ def _load_balancer(region: str) -> str | None:
 
 def _app_groups(region: str) -> str | None:
     groups = _client("autoscaling", region).describe_auto_scaling_groups()["AutoScalingGroups"]
-    ours = sorted((g for g in groups if g["AutoScalingGroupName"].startswith(f"{PREFIX}-app-")),
-                  key=lambda g: g["AutoScalingGroupName"])
-    sizes = [f"{g['AutoScalingGroupName'].rsplit('-', 1)[-1]} {g['MinSize']}/{g['DesiredCapacity']}/{g['MaxSize']}"
-             for g in ours]
+    ours = sorted(
+        (g for g in groups if g["AutoScalingGroupName"].startswith(f"{PREFIX}-app-")),
+        key=lambda g: g["AutoScalingGroupName"],
+    )
+    sizes = [
+        f"{g['AutoScalingGroupName'].rsplit('-', 1)[-1]} {g['MinSize']}/{g['DesiredCapacity']}/{g['MaxSize']}"
+        for g in ours
+    ]
     return f"app       min/desired/max: {', '.join(sizes)}" if ours else None
 
 
@@ -88,8 +102,11 @@ def _databases(region: str) -> str | None:
     ours = [db for db in instances if db["DBInstanceIdentifier"].startswith(f"{PREFIX}-db")]
     if not ours:
         return None
-    described = [f"{db['DBInstanceIdentifier']} ({_role(db)}, {db['DBInstanceClass']}, port {db['Endpoint']['Port']}"
-                 f"{_in_recovery(db)})" for db in sorted(ours, key=lambda d: d["DBInstanceIdentifier"])]
+    described = [
+        f"{db['DBInstanceIdentifier']} ({_role(db)}, {db['DBInstanceClass']}, port {db['Endpoint']['Port']}"
+        f"{_in_recovery(db)})"
+        for db in sorted(ours, key=lambda d: d["DBInstanceIdentifier"])
+    ]
     return "database  " + "\n            ".join(described)
 
 
@@ -100,9 +117,18 @@ def _role(db: dict[str, Any]) -> str:
 def _in_recovery(db: dict[str, Any]) -> str:
     """Ask the real PostgreSQL behind the endpoint, as the internal superuser the twin keeps."""
     try:
-        with closing(psycopg2.connect(host=db["Endpoint"]["Address"], port=db["Endpoint"]["Port"],
-                                      user=os.environ["WEDSYNC_TWIN_PG_ADMIN_USER"], dbname="postgres",
-                                      connect_timeout=3)) as conn, conn.cursor() as cur:
+        with (
+            closing(
+                psycopg2.connect(
+                    host=db["Endpoint"]["Address"],
+                    port=db["Endpoint"]["Port"],
+                    user=os.environ["WEDSYNC_TWIN_PG_ADMIN_USER"],
+                    dbname="postgres",
+                    connect_timeout=3,
+                )
+            ) as conn,
+            conn.cursor() as cur,
+        ):
             cur.execute("SELECT pg_is_in_recovery()")
             return ", PostgreSQL standby" if cur.fetchone()[0] else ", PostgreSQL primary"
     except psycopg2.Error:
@@ -115,16 +141,24 @@ def _cache(region: str) -> str | None:
     if not ours:
         return None
     group = ours[0]
-    return (f"cache     {group['ReplicationGroupId']}: {len(group['MemberClusters'])} nodes, "
-            f"failover {group['AutomaticFailover']}, at rest {group['AtRestEncryptionEnabled']}, "
-            f"in transit {group['TransitEncryptionEnabled']}")
+    return (
+        f"cache     {group['ReplicationGroupId']}: {len(group['MemberClusters'])} nodes, "
+        f"failover {group['AutomaticFailover']}, at rest {group['AtRestEncryptionEnabled']}, "
+        f"in transit {group['TransitEncryptionEnabled']}"
+    )
 
 
 def _buckets(region: str) -> str | None:
-    names = [b["Name"] for b in _client("s3", region).list_buckets()["Buckets"]
-             if b["Name"].startswith(PREFIX) and b["Name"].endswith(region)]
-    return f"buckets   {', '.join(sorted(n.removeprefix(PREFIX + '-').removesuffix('-' + region) for n in names))}" \
-        if names else None
+    names = [
+        b["Name"]
+        for b in _client("s3", region).list_buckets()["Buckets"]
+        if b["Name"].startswith(PREFIX) and b["Name"].endswith(region)
+    ]
+    return (
+        f"buckets   {', '.join(sorted(n.removeprefix(PREFIX + '-').removesuffix('-' + region) for n in names))}"
+        if names
+        else None
+    )
 
 
 def _secrets(region: str) -> str | None:
@@ -147,13 +181,17 @@ def _trail(region: str) -> str | None:
     ours = [t for t in trails if t["Name"] == f"{PREFIX}-trail"]
     if not ours:
         return None
-    return (f"audit     {ours[0]['Name']}: multi-region {ours[0]['IsMultiRegionTrail']}, "
-            f"log-file validation {ours[0]['LogFileValidationEnabled']}")
+    return (
+        f"audit     {ours[0]['Name']}: multi-region {ours[0]['IsMultiRegionTrail']}, "
+        f"log-file validation {ours[0]['LogFileValidationEnabled']}"
+    )
 
 
 def _budgets() -> str:
     account = _client("sts", "us-east-1").get_caller_identity()["Account"]
     budgets = _client("budgets", "us-east-1").describe_budgets(AccountId=account).get("Budgets", [])
-    described = [f"{b['BudgetName']} {b['BudgetLimit']['Amount']} {b['BudgetLimit']['Unit']}/{b['TimeUnit'].lower()}"
-                 for b in budgets]
+    described = [
+        f"{b['BudgetName']} {b['BudgetLimit']['Amount']} {b['BudgetLimit']['Unit']}/{b['TimeUnit'].lower()}"
+        for b in budgets
+    ]
     return f"budgets   {', '.join(described) or 'none'}"

@@ -77,9 +77,15 @@ class FaultInjector:
         if kind == "latency" and int(spec.get("latency_ms") or 0) <= 0:
             raise ValueError("a latency fault needs latency_ms above 0")
         rule = FaultRule(
-            id=next(self._ids), action=spec["action"], kind=kind, service=spec.get("service"),
-            region=spec.get("region"), count=None if count is None else int(count),
-            status=spec.get("status"), code=spec.get("code"), message=spec.get("message"),
+            id=next(self._ids),
+            action=spec["action"],
+            kind=kind,
+            service=spec.get("service"),
+            region=spec.get("region"),
+            count=None if count is None else int(count),
+            status=spec.get("status"),
+            code=spec.get("code"),
+            message=spec.get("message"),
             latency_ms=int(spec.get("latency_ms") or 0),
         )
         with self._lock:
@@ -144,9 +150,9 @@ def _form_action(environ: dict[str, Any]) -> str | None:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
-    action = parse_qs(body.decode("utf-8", "replace")).get("Action") or parse_qs(
-        environ.get("QUERY_STRING", "")
-    ).get("Action")
+    action = parse_qs(body.decode("utf-8", "replace")).get("Action") or parse_qs(environ.get("QUERY_STRING", "")).get(
+        "Action"
+    )
     return action[0] if action else None
 
 
@@ -158,16 +164,26 @@ def error_response(request: ApiRequest, rule: FaultRule, start_response: Callabl
     code = rule.code or _default_code(request.protocol, throttle)
     message = rule.message or ("Rate exceeded" if throttle else "Injected server error")
     body, content_type = _render(request.protocol, code, message)
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
-               ("x-amzn-RequestId", str(uuid.uuid4())), ("x-amzn-ErrorType", code)]
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", str(uuid.uuid4())),
+        ("x-amzn-ErrorType", code),
+    ]
     if request.protocol == "cbor":
         headers.append(("smithy-protocol", "rpc-v2-cbor"))
     start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
     return [body]
 
 
-_REASONS = {400: "Bad Request", 429: "Too Many Requests", 500: "Internal Server Error",
-            502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+_REASONS = {
+    400: "Bad Request",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 def _default_code(protocol: str, throttle: bool) -> str:
@@ -179,12 +195,16 @@ def _default_code(protocol: str, throttle: bool) -> str:
 def _render(protocol: str, code: str, message: str) -> tuple[bytes, str]:
     request_id = str(uuid.uuid4())
     if protocol == "ec2":
-        xml = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
-               f"<RequestID>{request_id}</RequestID></Response>")
+        xml = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+            f"<RequestID>{request_id}</RequestID></Response>"
+        )
         return xml.encode(), "text/xml"
     if protocol in ("query", "rest"):
-        xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
-               f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+        xml = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+            f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
         return xml.encode(), "text/xml"
     if protocol == "cbor":
         return cbor_text_map({"__type": code, "message": message}), "application/cbor"
@@ -193,9 +213,7 @@ def _render(protocol: str, code: str, message: str) -> tuple[bytes, str]:
 
 def cbor_text_map(items: dict[str, str]) -> bytes:
     """CBOR for a small map of text to text: all an RPC v2 error body needs."""
-    return _cbor_head(5, len(items)) + b"".join(
-        _cbor_text(key) + _cbor_text(value) for key, value in items.items()
-    )
+    return _cbor_head(5, len(items)) + b"".join(_cbor_text(key) + _cbor_text(value) for key, value in items.items())
 
 
 def _cbor_text(text: str) -> bytes:

@@ -63,8 +63,14 @@ class FidelityState:
     failing_health_checks: set[str] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
-    def set_target_health(self, target_group_arn: str, target_id: str, state: str,
-                          reason: str | None = None, description: str | None = None) -> dict[str, Any]:
+    def set_target_health(
+        self,
+        target_group_arn: str,
+        target_id: str,
+        state: str,
+        reason: str | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
         if state not in TARGET_STATES:
             raise ValueError(f"state must be one of {sorted(TARGET_STATES)}, not {state!r}")
         default_reason, default_description = TARGET_STATES[state]
@@ -95,8 +101,10 @@ class FidelityState:
         return {"version": version, "status": status, "health_check": version in self.failing_health_checks}
 
     def app_response_rules(self) -> list[dict[str, Any]]:
-        return [{"version": version, "status": status, "health_check": version in self.failing_health_checks}
-                for version, status in self.app_responses.items()]
+        return [
+            {"version": version, "status": status, "health_check": version in self.failing_health_checks}
+            for version, status in self.app_responses.items()
+        ]
 
     def clear_app_responses(self) -> list[Any]:
         self.app_responses.clear()
@@ -196,8 +204,11 @@ def _create_db_instance(original: Callable[..., DBInstance]) -> Callable[..., DB
         if _is_postgres(db) and not db.db_cluster_identifier:
             try:
                 cluster = state().postgres.create_primary(
-                    db.region, db.db_instance_identifier, db.master_username or "postgres",
-                    db_kwargs.get("master_user_password") or "", db.db_name,
+                    db.region,
+                    db.db_instance_identifier,
+                    db.master_username or "postgres",
+                    db_kwargs.get("master_user_password") or "",
+                    db.db_name,
                 )
             except Exception as exc:
                 self.databases.pop(db.db_instance_identifier, None)
@@ -372,8 +383,11 @@ def _failed_check(target_id: str, status: str, ec2_backend: Any) -> dict[str, st
     if version not in twin.failing_health_checks:
         return None
     code = twin.app_responses[version]
-    return {"state": "unhealthy", "reason": "Target.ResponseCodeMismatch",
-            "description": f"Health checks failed with these codes: [{code}]"}
+    return {
+        "state": "unhealthy",
+        "reason": "Target.ResponseCodeMismatch",
+        "description": f"Health checks failed with these codes: [{code}]",
+    }
 
 
 def _target_entry(state_name: str) -> dict[str, str | None]:
@@ -416,8 +430,11 @@ def _describe_target_health(original: Callable[..., Any]) -> Callable[..., Any]:
         group = self.target_groups.get(target_group_arn)
         if not targets and group is not None:
             # Draining targets are listed until their deregistration delay is over.
-            draining = [t for t_id, t in group.deregistered_targets.items()
-                        if _in_transition(group, t_id, "target_deregistration")]
+            draining = [
+                t
+                for t_id, t in group.deregistered_targets.items()
+                if _in_transition(group, t_id, "target_deregistration")
+            ]
             targets = list(group.targets.values()) + draining
         return original(self, target_group_arn, targets)
 
@@ -466,16 +483,25 @@ def alb_request(region: str, load_balancer_name: str, port: int, path: str, quer
         return _redirect(balancer, listener, action["RedirectConfig"], path, query)
     if action["Type"] == "fixed-response":
         config = action["FixedResponseConfig"]
-        return HttpAnswer(int(config["StatusCode"]), config.get("MessageBody", ""),
-                          content_type=config.get("ContentType", "text/plain"))
+        return HttpAnswer(
+            int(config["StatusCode"]),
+            config.get("MessageBody", ""),
+            content_type=config.get("ContentType", "text/plain"),
+        )
     return _forward(backend, action, path)
 
 
-def _redirect(balancer: FakeLoadBalancer, listener: FakeListener, config: dict[str, Any], path: str,
-              query: str) -> HttpAnswer:
+def _redirect(
+    balancer: FakeLoadBalancer, listener: FakeListener, config: dict[str, Any], path: str, query: str
+) -> HttpAnswer:
     protocol = config.get("Protocol", "#{protocol}").replace("#{protocol}", listener.protocol).lower()
-    values = {"#{protocol}": protocol, "#{host}": balancer.dns_name, "#{port}": str(listener.port),
-              "#{path}": path.lstrip("/"), "#{query}": query}
+    values = {
+        "#{protocol}": protocol,
+        "#{host}": balancer.dns_name,
+        "#{port}": str(listener.port),
+        "#{path}": path.lstrip("/"),
+        "#{query}": query,
+    }
     parts = {}
     for key, default in (("Host", "#{host}"), ("Port", "#{port}"), ("Path", "/#{path}"), ("Query", "#{query}")):
         parts[key] = config.get(key, default)
@@ -489,24 +515,31 @@ def _redirect(balancer: FakeLoadBalancer, listener: FakeListener, config: dict[s
 
 
 def _forward(backend: ELBv2Backend, action: dict[str, Any], path: str) -> HttpAnswer:
-    weighted = [(g["TargetGroupArn"], int(g.get("Weight", 1))) for g in
-                action.get("ForwardConfig", {}).get("TargetGroups", [])] or [(action["TargetGroupArn"], 1)]
+    weighted = [
+        (g["TargetGroupArn"], int(g.get("Weight", 1))) for g in action.get("ForwardConfig", {}).get("TargetGroups", [])
+    ] or [(action["TargetGroupArn"], 1)]
     weighted = [(arn, weight) for arn, weight in weighted if weight > 0]
     if not weighted:
-        return HttpAnswer(503, {"status": "unavailable", "target_group": None,
-                                "reason": "every target group has weight 0"})
+        return HttpAnswer(
+            503, {"status": "unavailable", "target_group": None, "reason": "every target group has weight 0"}
+        )
     group = backend.target_groups[random.choices([a for a, _ in weighted], [w for _, w in weighted])[0]]
     headers = {"X-Twin-Target-Group": group.name}
-    healthy = [t["Id"] for t in group.targets.values()
-               if group.health_for(t, backend.ec2_backend).status == "healthy"]
+    healthy = [t["Id"] for t in group.targets.values() if group.health_for(t, backend.ec2_backend).status == "healthy"]
     if not healthy:
-        return HttpAnswer(503, {"status": "unavailable", "target_group": group.name, "reason": "no healthy target"},
-                          headers)
+        return HttpAnswer(
+            503, {"status": "unavailable", "target_group": group.name, "reason": "no healthy target"}, headers
+        )
     target = random.choice(healthy)
     version = backend.ec2_backend.tags.get(target, {}).get("wedsync:version")
-    body = {"status": "ok", "path": path, "target_group": group.name,
-            "color": backend.tagging_service.get_tag_dict_for_resource(group.arn).get("wedsync:color"),
-            "target": target, "version": version}
+    body = {
+        "status": "ok",
+        "path": path,
+        "target_group": group.name,
+        "color": backend.tagging_service.get_tag_dict_for_resource(group.arn).get("wedsync:color"),
+        "target": target,
+        "version": version,
+    }
     failing = state().app_responses.get(version) if version is not None else None
     if failing is not None:
         return HttpAnswer(failing, {**body, "status": "error"}, headers)

@@ -144,8 +144,23 @@ class PostgresPlane:
         cluster.master_username = source.master_username
         try:
             self._pg(
-                ["pg_basebackup", "-h", "127.0.0.1", "-p", str(source.port), "-U", ADMIN_USER,
-                 "-D", cluster.data_dir, "-R", "-X", "stream", "-c", "fast", "--no-sync"]
+                [
+                    "pg_basebackup",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(source.port),
+                    "-U",
+                    ADMIN_USER,
+                    "-D",
+                    cluster.data_dir,
+                    "-R",
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                    "--no-sync",
+                ]
             )
             self._configure(cluster)
             self._start(cluster)
@@ -165,8 +180,21 @@ class PostgresPlane:
 
     def restart(self, region: str, identifier: str) -> None:
         cluster = self.get(region, identifier)
-        self._pg(["pg_ctl", "-D", cluster.data_dir, "-w", "-t", "60", "-m", "fast", "restart",
-                  "-l", f"{cluster.data_dir}/server.log"])
+        self._pg(
+            [
+                "pg_ctl",
+                "-D",
+                cluster.data_dir,
+                "-w",
+                "-t",
+                "60",
+                "-m",
+                "fast",
+                "restart",
+                "-l",
+                f"{cluster.data_dir}/server.log",
+            ]
+        )
 
     def delete(self, region: str, identifier: str) -> None:
         with self._lock:
@@ -221,12 +249,20 @@ class PostgresPlane:
         try:
             replay_lsn, replay_age, paused, streaming = self._query(cluster, _STANDBY_STATE_SQL)[0]
             upstream = self.clusters[cluster.source]
-            lag_bytes = int(self._query(
-                upstream, "SELECT GREATEST(0, pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn))", (replay_lsn,)
-            )[0][0])
+            lag_bytes = int(
+                self._query(
+                    upstream, "SELECT GREATEST(0, pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn))", (replay_lsn,)
+                )[0][0]
+            )
         except (psycopg2.Error, KeyError) as exc:
-            cluster.lag = {"seconds": None, "bytes": None, "paused": None, "streaming": False,
-                           "measured_at": now, "error": str(exc).strip()}
+            cluster.lag = {
+                "seconds": None,
+                "bytes": None,
+                "paused": None,
+                "streaming": False,
+                "measured_at": now,
+                "error": str(exc).strip(),
+            }
             return cluster.lag
         if lag_bytes == 0:
             cluster.caught_up_at = now
@@ -235,8 +271,14 @@ class PostgresPlane:
             seconds = max(0.0, float(replay_age))
         else:
             seconds = now - cluster.caught_up_at
-        cluster.lag = {"seconds": round(seconds, 3), "bytes": lag_bytes, "paused": bool(paused),
-                       "streaming": bool(streaming), "measured_at": now, "error": None}
+        cluster.lag = {
+            "seconds": round(seconds, 3),
+            "bytes": lag_bytes,
+            "paused": bool(paused),
+            "streaming": bool(streaming),
+            "measured_at": now,
+            "error": None,
+        }
         return cluster.lag
 
     # -- internals ---------------------------------------------------------------------------
@@ -288,8 +330,9 @@ class PostgresPlane:
         self._query(cluster, statement)
 
     def _query(self, cluster: Cluster, statement: Any, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
-        conn = psycopg2.connect(host="127.0.0.1", port=cluster.port, user=ADMIN_USER, dbname="postgres",
-                                connect_timeout=5)
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=cluster.port, user=ADMIN_USER, dbname="postgres", connect_timeout=5
+        )
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
@@ -302,8 +345,16 @@ class PostgresPlane:
         command = [str(self.bindir / argv[0]), *argv[1:]]
         user = self._run_as.pw_uid if self._run_as else None
         group = self._run_as.pw_gid if self._run_as else None
-        result = subprocess.run(command, capture_output=True, text=True, user=user, group=group, cwd="/", check=False,
-                                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"})
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            user=user,
+            group=group,
+            cwd="/",
+            check=False,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"},
+        )
         if check and result.returncode != 0:
             output = (result.stderr or result.stdout).strip()
             raise PostgresPlaneError(f"{argv[0]} failed ({result.returncode}): {output}")

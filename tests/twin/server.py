@@ -64,7 +64,7 @@ class Twin:
 
     def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        parts = [p for p in request.path[len(CONTROL_PREFIX):].split("/") if p]
+        parts = [p for p in request.path[len(CONTROL_PREFIX) :].split("/") if p]
         if parts[:1] == ["alb"] and request.method in ("GET", "HEAD"):
             return _alb(request)(environ, start_response)
         try:
@@ -94,7 +94,8 @@ class Twin:
             ("DELETE", ("faults",)): lambda _b: self.faults.clear() or [],
             ("GET", ("target-health",)): lambda _b: self._target_health(),
             ("POST", ("target-health",)): lambda b: self.fidelity.set_target_health(
-                b["target_group_arn"], b["target_id"], b["state"], b.get("reason"), b.get("description")),
+                b["target_group_arn"], b["target_id"], b["state"], b.get("reason"), b.get("description")
+            ),
             ("DELETE", ("target-health",)): lambda _b: self.fidelity.target_health.clear() or [],
             ("GET", ("transitions",)): lambda _b: self.fidelity.transition_seconds,
             ("PUT", ("transitions",)): self.fidelity.set_transitions,
@@ -103,7 +104,8 @@ class Twin:
             ("PUT", ("rds", "transitions")): self.fidelity.set_transitions,
             ("GET", ("app-responses",)): lambda _b: self.fidelity.app_response_rules(),
             ("POST", ("app-responses",)): lambda b: self.fidelity.set_app_response(
-                b["version"], b["status"], bool(b.get("health_check", False))),
+                b["version"], b["status"], bool(b.get("health_check", False))
+            ),
             ("DELETE", ("app-responses",)): lambda _b: self.fidelity.clear_app_responses(),
             ("GET", ("postgres",)): lambda _b: [c.public() for c in self.postgres.clusters.values()],
             ("POST", ("postgres", "{region}", "{id}", "pause-replay")): self._pause,
@@ -122,16 +124,22 @@ class Twin:
         return {"db_instance_identifier": identifier, "region": region, "replay": "resumed"}
 
     def _target_health(self) -> list[dict[str, Any]]:
-        return [{"target_group_arn": arn, "target_id": target, **entry}
-                for (arn, target), entry in self.fidelity.target_health.items()]
+        return [
+            {"target_group_arn": arn, "target_id": target, **entry}
+            for (arn, target), entry in self.fidelity.target_health.items()
+        ]
 
     # -- operations ----------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "uptime_seconds": round(time.time() - self.started_at, 1),
-                "postgres_clusters": len(self.postgres.clusters), "fault_rules": len(self.faults.rules()),
-                "app_responses": self.fidelity.app_response_rules(),
-                "metrics_interval_seconds": self.metrics_interval}
+        return {
+            "status": "ok",
+            "uptime_seconds": round(time.time() - self.started_at, 1),
+            "postgres_clusters": len(self.postgres.clusters),
+            "fault_rules": len(self.faults.rules()),
+            "app_responses": self.fidelity.app_response_rules(),
+            "metrics_interval_seconds": self.metrics_interval,
+        }
 
     def reset(self) -> dict[str, Any]:
         self.faults.clear()
@@ -178,20 +186,27 @@ class Twin:
 def _put_replica_lag(region: str, identifier: str, seconds: float) -> None:
     cloudwatch_backends[DEFAULT_ACCOUNT_ID][region].put_metric_data(
         "AWS/RDS",
-        [{"MetricName": "ReplicaLag", "Value": seconds, "Unit": "Seconds",
-          "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": identifier}]}],
+        [
+            {
+                "MetricName": "ReplicaLag",
+                "Value": seconds,
+                "Unit": "Seconds",
+                "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": identifier}],
+            }
+        ],
     )
 
 
 def _alb(request: Request) -> Response:
     """`/_twin/alb/<load balancer>/<port>/<path>`: the request as the listener's default actions answer it."""
-    match = ALB_PATH.fullmatch(request.path[len(CONTROL_PREFIX):])
+    match = ALB_PATH.fullmatch(request.path[len(CONTROL_PREFIX) :])
     if match is None:
         return _error(HTTPStatus.NOT_FOUND, f"use {CONTROL_PREFIX}/alb/<load balancer name>/<listener port>/<path>")
     query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "region"])
     try:
-        answer = fidelity.alb_request(request.args.get("region", "us-east-1"), match["name"], int(match["port"]),
-                                      match["path"] or "/", query)
+        answer = fidelity.alb_request(
+            request.args.get("region", "us-east-1"), match["name"], int(match["port"]), match["path"] or "/", query
+        )
     except fidelity.AlbNotFound as exc:
         return _error(HTTPStatus.NOT_FOUND, str(exc))
     body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)

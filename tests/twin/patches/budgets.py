@@ -18,8 +18,7 @@ from moto.core.utils import unix_time
 def install() -> None:
     BudgetsBackend.update_budget = _update_budget  # type: ignore[attr-defined]
     BudgetsBackend.find_notification = _find_notification  # type: ignore[attr-defined]
-    for name in ("update_budget", "describe_subscribers_for_notification", "create_subscriber",
-                 "delete_subscriber"):
+    for name in ("update_budget", "describe_subscribers_for_notification", "create_subscriber", "delete_subscriber"):
         setattr(BudgetsResponse, name, globals()[f"_respond_{name}"])
 
 

@@ -35,7 +35,7 @@ from moto.elasticache.models import CacheCluster, ElastiCacheBackend, Replicatio
 from moto.elasticache.responses import ElastiCacheResponse
 
 # 16 to 128 printable ASCII characters, none of / " @ (ElastiCache's AUTH token rule).
-AUTH_TOKEN = re.compile(r'^[\x20-\x7e]{16,128}$')
+AUTH_TOKEN = re.compile(r"^[\x20-\x7e]{16,128}$")
 AUTH_TOKEN_FORBIDDEN = set('/"@')
 
 _installed: list[bool] = []
@@ -97,7 +97,7 @@ def install() -> None:
 def _check_auth_token(token: str) -> None:
     if not AUTH_TOKEN.match(token) or AUTH_TOKEN_FORBIDDEN & set(token):
         raise InvalidParameterValueException(
-            "Invalid AuthToken provided: it must be 16 to 128 printable characters, none of / \" @."
+            'Invalid AuthToken provided: it must be 16 to 128 printable characters, none of / " @.'
         )
 
 
@@ -221,8 +221,12 @@ def _modify_replication_group_response(self: ElastiCacheResponse) -> ActionResul
     if multi_az_after and not failover_after:
         raise InvalidParameterCombinationException("Multi-AZ requires automatic failover to be enabled.")
     transit = self._get_bool_param("TransitEncryptionEnabled")
-    _modify_auth(group, self._get_param("AuthToken"), self._get_param("AuthTokenUpdateStrategy"),
-                 transit if transit is not None else group.transit_encryption_enabled)
+    _modify_auth(
+        group,
+        self._get_param("AuthToken"),
+        self._get_param("AuthTokenUpdateStrategy"),
+        transit if transit is not None else group.transit_encryption_enabled,
+    )
 
     for parameter, attribute in MODIFIABLE.items():
         value = self._get_param(parameter)
@@ -306,10 +310,16 @@ def _increase_replica_count_response(self: ElastiCacheResponse) -> ActionResult:
             prefix = members[0]["cache_cluster_id"].rsplit("-", 1)[0]
             cluster_id = f"{prefix}-{number:03d}"
             zone = zones[len(members) % len(zones)]
-            member = {"cache_cluster_id": cluster_id, "cache_node_id": node_group["node_group_id"],
-                      "preferred_availability_zone": zone, "current_role": "replica",
-                      "read_endpoint": {"address": f"{cluster_id}.{backend.region_name}.cache.amazonaws.com",
-                                        "port": group.port}}
+            member = {
+                "cache_cluster_id": cluster_id,
+                "cache_node_id": node_group["node_group_id"],
+                "preferred_availability_zone": zone,
+                "current_role": "replica",
+                "read_endpoint": {
+                    "address": f"{cluster_id}.{backend.region_name}.cache.amazonaws.com",
+                    "port": group.port,
+                },
+            }
             members.append(member)
             group.member_clusters.append(cluster_id)
             _add_member(backend, group, cluster_id, zone)

@@ -35,14 +35,34 @@ _DATA_TYPES = {"BOOLEAN": "boolean", "INTEGER": "integer", "REAL": "float", "STR
 
 # RDS's own parameters (not in PostgreSQL's catalogue) that the roles may set.
 _RDS_PARAMETERS: tuple[dict[str, Any], ...] = (
-    {"ParameterName": "rds.force_ssl", "DataType": "boolean", "ApplyType": "dynamic", "AllowedValues": "0,1",
-     "Description": "Force SSL connections."},
-    {"ParameterName": "rds.log_retention_period", "DataType": "integer", "ApplyType": "dynamic",
-     "AllowedValues": "1440-10080", "Description": "Amazon RDS for PostgreSQL will delete logs older than N minutes."},
-    {"ParameterName": "rds.logical_replication", "DataType": "boolean", "ApplyType": "static", "AllowedValues": "0,1",
-     "Description": "Enables logical decoding."},
-    {"ParameterName": "rds.rds_superuser_reserved_connections", "DataType": "integer", "ApplyType": "static",
-     "AllowedValues": "0-8388607", "Description": "Sets the number of connection slots reserved for rds_superusers."},
+    {
+        "ParameterName": "rds.force_ssl",
+        "DataType": "boolean",
+        "ApplyType": "dynamic",
+        "AllowedValues": "0,1",
+        "Description": "Force SSL connections.",
+    },
+    {
+        "ParameterName": "rds.log_retention_period",
+        "DataType": "integer",
+        "ApplyType": "dynamic",
+        "AllowedValues": "1440-10080",
+        "Description": "Amazon RDS for PostgreSQL will delete logs older than N minutes.",
+    },
+    {
+        "ParameterName": "rds.logical_replication",
+        "DataType": "boolean",
+        "ApplyType": "static",
+        "AllowedValues": "0,1",
+        "Description": "Enables logical decoding.",
+    },
+    {
+        "ParameterName": "rds.rds_superuser_reserved_connections",
+        "DataType": "integer",
+        "ApplyType": "static",
+        "AllowedValues": "0-8388607",
+        "Description": "Sets the number of connection slots reserved for rds_superusers.",
+    },
 )
 
 
@@ -101,11 +121,14 @@ def _filter_parameters_by_source() -> None:
 @functools.cache
 def postgres_defaults() -> tuple[dict[str, Any], ...]:
     """Every parameter of the installed PostgreSQL, shaped as DescribeDBParameters reports it."""
-    out = subprocess.run([str(find_bindir() / "postgres"), "--describe-config"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(find_bindir() / "postgres"), "--describe-config"], capture_output=True, text=True, check=True
+    ).stdout
     found = [_parameter(line.split("\t")) for line in out.splitlines() if line.count("\t") >= 7]
-    rds = [{**p, "Source": "engine-default", "IsModifiable": True, "ApplyMethod": "pending-reboot"}
-           for p in _RDS_PARAMETERS]
+    rds = [
+        {**p, "Source": "engine-default", "IsModifiable": True, "ApplyMethod": "pending-reboot"}
+        for p in _RDS_PARAMETERS
+    ]
     return (*found, *rds)
 
 

@@ -22,8 +22,17 @@ from moto.s3.exceptions import ReplicationConfigurationNotFoundError
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 
-_RULE_FIELDS = ("ID", "Priority", "Status", "Filter", "Prefix", "DeleteMarkerReplication", "SourceSelectionCriteria",
-                "ExistingObjectReplication", "Destination")
+_RULE_FIELDS = (
+    "ID",
+    "Priority",
+    "Status",
+    "Filter",
+    "Prefix",
+    "DeleteMarkerReplication",
+    "SourceSelectionCriteria",
+    "ExistingObjectReplication",
+    "Destination",
+)
 
 
 def install() -> None:

@@ -47,8 +47,13 @@ def run(capsys, **args: Any) -> dict[str, Any]:
 
 
 def to_dr(**extra: Any) -> dict[str, Any]:
-    rule = {"id": "to-dr", "destination_bucket": DESTINATION, "replica_kms_key_id": DR_KEY,
-            "delete_marker_replication": True, **extra}
+    rule = {
+        "id": "to-dr",
+        "destination_bucket": DESTINATION,
+        "replica_kms_key_id": DR_KEY,
+        "delete_marker_replication": True,
+        **extra,
+    }
     return {"role_arn": ROLE, "rules": [rule]}
 
 
@@ -99,7 +104,21 @@ def test_duplicate_rule_ids_are_refused(buckets, capsys):
 
 
 def test_round_trip_of_the_api_form():
-    wanted = s3_bucket_replication.desired_replication(to_dr() | {"rules": [
-        {"id": "to-dr", "priority": 1, "prefix": "", "destination_bucket": DESTINATION, "storage_class": None,
-         "replica_kms_key_id": DR_KEY, "delete_marker_replication": True, "enabled": True}]})
+    wanted = s3_bucket_replication.desired_replication(
+        to_dr()
+        | {
+            "rules": [
+                {
+                    "id": "to-dr",
+                    "priority": 1,
+                    "prefix": "",
+                    "destination_bucket": DESTINATION,
+                    "storage_class": None,
+                    "replica_kms_key_id": DR_KEY,
+                    "delete_marker_replication": True,
+                    "enabled": True,
+                }
+            ]
+        }
+    )
     assert s3_bucket_replication.from_api(s3_bucket_replication.to_api(wanted)) == wanted
