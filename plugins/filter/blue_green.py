@@ -7,6 +7,8 @@
 the target groups with their targets' health, the Auto Scaling groups, the launch template's
 versions) into one picture per color. ``blue_green_plan`` decides from that picture what a deploy
 of a release does: start, resume a shift an earlier run left half-done, nothing, or refuse.
+``blue_green_rollback`` decides from it, and from the switch the last run recorded, where a
+rollback sends the traffic.
 """
 
 from __future__ import annotations
@@ -236,6 +238,84 @@ def blue_green_plan(view: dict[str, Any], release: str, repair: bool = False) ->
     return {**plan, "action": "deploy", "source": source, "target": target}
 
 
+SWITCH_STATES = ("in-progress", "complete", "rolled-back")
+
+
+def _recorded_switch(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The switch a deploy or a rollback recorded, when it names both colors and a known state.
+
+    A record means: traffic moved (or was moving) from ``from_color`` to ``to_color``; once its
+    state is ``rolled-back``, it is all back on ``from_color``.
+    """
+    record = record or {}
+    source = record.get("from_color")
+    if source in COLORS and record.get("to_color") == OTHER[source] and record.get("state") in SWITCH_STATES:
+        return record
+    return None
+
+
+def _unrecorded_target(view: dict[str, Any]) -> tuple[str, str]:
+    """Where traffic goes back to, from the listener alone, and why; no color when it cannot tell."""
+    percent = view["listener"]["percent"]
+    split = f"{percent['blue']}% blue / {percent['green']}% green"
+    if view["split"] and view["live"]:
+        return view["live"], f"no switch is recorded; traffic is split {split}, so a shift from {view['live']} stopped"
+    if view["split"]:
+        return "", f"no switch is recorded and traffic is split evenly ({split})"
+    if view["live"]:
+        return view["idle"], f"no switch is recorded: {view['idle']} is the color without traffic"
+    return "", "the listener forwards to neither color"
+
+
+def blue_green_rollback(view: dict[str, Any], record: dict[str, Any] | None, rollback_to: str = "") -> dict[str, Any]:
+    """Where rollback.yml sends all traffic, why, and the record of the switch it leaves.
+
+    In this order: the color ``rollback_to`` names; the color the recorded switch came from (it
+    stays there once rolled back, so that running the rollback again changes nothing); without a
+    record, the listener alone: the color with more traffic when it is split, the other color
+    when one has it all.
+    """
+    if rollback_to not in ("", *COLORS):
+        raise AnsibleFilterError(f"rollback_to must be blue or green, not {rollback_to!r}")
+    colors = view["colors"]
+    recorded = _recorded_switch(record)
+    if rollback_to:
+        target, reason = rollback_to, "asked for (rollback_to)"
+    elif recorded:
+        target = recorded["from_color"]
+        moved = (
+            f"recorded: release {recorded.get('release') or 'unknown'} moved traffic from {target}"
+            f" (release {recorded.get('from_release') or 'unknown'}) to {recorded['to_color']}"
+        )
+        if recorded["state"] == "rolled-back":
+            reason = f"{moved}, and was rolled back to {target} at {recorded.get('at')}"
+        else:
+            reason = f"{moved} at {recorded.get('at')} ({recorded['state']})"
+    else:
+        target, reason = _unrecorded_target(view)
+        if not target:
+            return {"action": "refuse", "target": "", "source": "", "reason": reason, "record": {}}
+    source = OTHER[target]
+    if recorded and recorded["from_color"] == target:
+        # Rolling back the recorded switch: its record stays, marked rolled back.
+        after = {key: recorded.get(key) for key in ("release", "from_color", "from_release", "to_color")}
+    else:
+        # Any other move is recorded as a switch from the color traffic goes to, already rolled back.
+        after = {
+            "release": colors[source]["release"],
+            "from_color": target,
+            "from_release": colors[target]["release"],
+            "to_color": source,
+        }
+    return {
+        "action": "switch",
+        "target": target,
+        "source": source,
+        "reason": reason,
+        "record": {**after, "state": "rolled-back"},
+    }
+
+
 def blue_green_unhealthy(target_group: dict[str, Any], instance_ids: list[str]) -> list[str]:
     """Each of ``instance_ids`` that is not healthy in ``target_group``, with its state and reason."""
     found = {(t.get("target") or {}).get("id"): t for t in target_group.get("targets_health_description") or []}
@@ -258,4 +338,5 @@ class FilterModule:
             "blue_green_view": blue_green_view,
             "blue_green_plan": blue_green_plan,
             "blue_green_unhealthy": blue_green_unhealthy,
+            "blue_green_rollback": blue_green_rollback,
         }

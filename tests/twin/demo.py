@@ -25,6 +25,7 @@ def run(state_dir: Path) -> int:
     print(f"\nglobal\n  {_budgets()}")
     print("\nDeploy a release to the idle color, in canary steps, and roll it back (docs/deploys.md):")
     print("  make twin-release VERSION=1.1.0")
+    print("  . .venv/bin/activate && set -a && . .twin/env && set +a")
     print("  ansible-playbook -i inventories/local playbooks/deploy_blue_green.yml -e version=1.1.0")
     print("  ansible-playbook -i inventories/local playbooks/rollback.yml")
     return 0

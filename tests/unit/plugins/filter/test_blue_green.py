@@ -8,6 +8,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.wedsync.platform.plugins.filter.blue_green import (
     blue_green_plan,
+    blue_green_rollback,
     blue_green_unhealthy,
     blue_green_view,
 )
@@ -199,6 +200,85 @@ class TestPlan:
     def test_needs_a_release(self):
         with pytest.raises(AnsibleFilterError):
             blue_green_plan(view(weighted(100, 0)), "")
+
+
+def switch(state: str, source: str = "blue", target: str = "green") -> dict[str, Any]:
+    """A record as deploy_blue_green.yml writes it."""
+    return {
+        "release": "1.2.3",
+        "from_color": source,
+        "from_release": "1.2.2",
+        "to_color": target,
+        "state": state,
+        "at": "2026-12-06T04:10:00Z",
+    }
+
+
+class TestRollback:
+    def test_goes_back_to_the_color_a_recorded_deploy_left(self):
+        for state, weights in (("complete", weighted(0, 100)), ("in-progress", weighted(50, 50))):
+            decision = blue_green_rollback(view(weights), switch(state))
+            assert (decision["action"], decision["target"], decision["source"]) == ("switch", "blue", "green")
+            assert decision["reason"] == (
+                f"recorded: release 1.2.3 moved traffic from blue (release 1.2.2) to green at 2026-12-06T04:10:00Z"
+                f" ({state})"
+            )
+            assert decision["record"] == {
+                "release": "1.2.3",
+                "from_color": "blue",
+                "from_release": "1.2.2",
+                "to_color": "green",
+                "state": "rolled-back",
+            }
+
+    def test_running_it_again_stays_where_it_rolled_back_to(self):
+        rolled_back = blue_green_rollback(view(weighted(0, 100)), switch("complete"))["record"]
+        again = blue_green_rollback(view(weighted(100, 0)), {**rolled_back, "at": "2026-12-06T04:20:00Z"})
+        assert again["target"] == "blue"
+        assert again["reason"].endswith("to green, and was rolled back to blue at 2026-12-06T04:20:00Z")
+        assert again["record"] == rolled_back
+
+    def test_after_a_deploy_that_put_traffic_back_itself_it_stays_there(self):
+        assert blue_green_rollback(view(weighted(100, 0)), switch("rolled-back"))["target"] == "blue"
+
+    def test_a_named_color_wins_and_is_recorded_so_that_it_sticks(self):
+        undo = blue_green_rollback(view(weighted(100, 0)), switch("rolled-back"), "green")
+        assert (undo["target"], undo["reason"]) == ("green", "asked for (rollback_to)")
+        assert undo["record"] == {
+            "release": "1.2.2",
+            "from_color": "green",
+            "from_release": "1.2.3",
+            "to_color": "blue",
+            "state": "rolled-back",
+        }
+        assert blue_green_rollback(view(weighted(0, 100)), undo["record"])["target"] == "green"
+
+    @pytest.mark.parametrize(
+        ("weights", "target", "reason"),
+        [
+            (weighted(0, 100), "blue", "no switch is recorded: blue is the color without traffic"),
+            (weighted(90, 10), "blue", "traffic is split 90.0% blue / 10.0% green, so a shift from blue stopped"),
+            ({"type": "forward", "target_group_arn": ARNS["blue"]}, "green", "green is the color without traffic"),
+        ],
+    )
+    def test_without_a_record_the_listener_decides(self, weights, target, reason):
+        decision = blue_green_rollback(view(weights), {})
+        assert decision["target"] == target
+        assert reason in decision["reason"]
+        assert decision["record"]["from_color"] == target
+        assert decision["record"]["state"] == "rolled-back"
+
+    @pytest.mark.parametrize(
+        "record", [{}, {"from_color": "blue", "to_color": "blue", "state": "complete"}, switch("unknown")]
+    )
+    def test_an_even_split_without_a_usable_record_is_refused(self, record):
+        decision = blue_green_rollback(view(weighted(50, 50)), record)
+        assert decision["action"] == "refuse"
+        assert "split evenly (50.0% blue / 50.0% green)" in decision["reason"]
+
+    def test_a_color_that_is_not_blue_or_green_is_an_error(self):
+        with pytest.raises(AnsibleFilterError, match="rollback_to must be blue or green"):
+            blue_green_rollback(view(weighted(100, 0)), {}, "purple")
 
 
 def test_unhealthy_names_each_instance_with_its_reason():
