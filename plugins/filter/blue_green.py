@@ -96,10 +96,6 @@ def _color(
         "instances_on_other_versions": len(
             [i for i in instances if str((i.get("launch_template") or {}).get("version")) != str(number)]
         ),
-        "health_check_type": group.get("health_check_type") or "ELB",
-        "health_check_grace_period": int(group.get("health_check_grace_period") or 300),
-        "default_cooldown": int(group.get("default_cooldown") or 300),
-        "metrics_collection": bool(group.get("enabled_metrics")),
         "registered": len(targets),
         "healthy": len(healthy),
         "unhealthy_targets": [

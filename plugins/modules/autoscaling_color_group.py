@@ -96,24 +96,24 @@ options:
   health_check_type:
     description:
       - V(ELB) replaces instances that the load balancer finds unhealthy as well as those EC2 does.
+      - Without it, an existing group keeps its setting and a new group gets V(EC2).
     type: str
     choices: [EC2, ELB]
-    default: EC2
   health_check_grace_period:
     description:
       - Seconds after an instance comes into service before its health checks count.
+      - Without it, an existing group keeps its setting and a new group gets 300.
     type: int
-    default: 300
   default_cooldown:
     description:
       - Seconds after a scaling activity before a simple scaling policy may start another.
+      - Without it, an existing group keeps its setting and a new group gets 300.
     type: int
-    default: 300
   metrics_collection:
     description:
       - Whether the group publishes its group metrics (O(metrics)) to CloudWatch, every minute.
+      - Without it, an existing group keeps the metrics it publishes and a new group publishes none.
     type: bool
-    default: false
   metrics:
     description:
       - The group metrics to publish when O(metrics_collection=true).
@@ -211,6 +211,12 @@ EXAMPLES = r"""
     desired_capacity: 0
     capacity_mode: preserve
     health_check_type: ELB
+
+- name: Scale the old color to zero after a switch; its health check, cooldown and metrics stay as they are
+  wedsync.platform.autoscaling_color_group:
+    name: wedsync-production-app-blue
+    min_size: 0
+    desired_capacity: 0
 
 - name: Remove a group and its instances
   wedsync.platform.autoscaling_color_group:
@@ -546,13 +552,27 @@ def plan(current: dict[str, Any], params: dict[str, Any], capacity: Capacity) ->
         min_size=capacity.min_size,
         max_size=capacity.max_size,
         desired_capacity=capacity.desired_capacity,
-        health_check_type=params["health_check_type"],
-        health_check_grace_period=params["health_check_grace_period"],
-        default_cooldown=params["default_cooldown"],
-        enabled_metrics=sorted(set(params["metrics"])) if params["metrics_collection"] else [],
+        **{key: kept_or_asked(current, params, key) for key in NEW_GROUP_SETTINGS},
+        enabled_metrics=wanted_metrics(after["enabled_metrics"], params),
         tags=wanted_tags(after["tags"], params),
     )
     return after
+
+
+# What a new group gets for each setting not given; an existing group keeps its own.
+NEW_GROUP_SETTINGS = {"health_check_type": "EC2", "health_check_grace_period": 300, "default_cooldown": 300}
+
+
+def kept_or_asked(current: dict[str, Any], params: dict[str, Any], key: str) -> Any:
+    if params[key] is not None:
+        return params[key]
+    return current[key] if current and current.get(key) is not None else NEW_GROUP_SETTINGS[key]
+
+
+def wanted_metrics(current: list[str], params: dict[str, Any]) -> list[str]:
+    if params["metrics_collection"] is None:
+        return current
+    return sorted(set(params["metrics"])) if params["metrics_collection"] else []
 
 
 def launch_template_request(launch_template: dict[str, Any]) -> dict[str, str]:
@@ -711,10 +731,10 @@ def main() -> None:
         max_size=dict(type="int"),
         desired_capacity=dict(type="int"),
         capacity_mode=dict(type="str", choices=["enforce", "baseline", "preserve"], default="enforce"),
-        health_check_type=dict(type="str", choices=["EC2", "ELB"], default="EC2"),
-        health_check_grace_period=dict(type="int", default=300),
-        default_cooldown=dict(type="int", default=300),
-        metrics_collection=dict(type="bool", default=False),
+        health_check_type=dict(type="str", choices=["EC2", "ELB"]),
+        health_check_grace_period=dict(type="int"),
+        default_cooldown=dict(type="int"),
+        metrics_collection=dict(type="bool"),
         metrics=dict(type="list", elements="str", default=DEFAULT_METRICS),
         tags=dict(type="dict", aliases=["resource_tags"]),
         propagate_tags_at_launch=dict(type="bool", default=True),

@@ -54,8 +54,6 @@ def group(color: str, version: str, size: int, instance_version: str | None = No
         "max_size": 12,
         "desired_capacity": size,
         "instances": instances,
-        "health_check_type": "ELB",
-        "enabled_metrics": [{"metric": "GroupMinSize"}],
     }
 
 
@@ -127,7 +125,6 @@ class TestView:
         blue = view(weighted(100, 0), blue=["healthy", "unhealthy", "draining", "initial"])["colors"]["blue"]
         assert (blue["registered"], blue["healthy"]) == (3, 1)
         assert blue["unhealthy_targets"] == ["i-blue1 unhealthy (Elb.X)", "i-blue3 initial (Elb.X)"]
-        assert blue["metrics_collection"] is True
 
     def test_names_what_is_missing(self):
         seen = blue_green_view({}, [], [], [], "p", 443, 8443)

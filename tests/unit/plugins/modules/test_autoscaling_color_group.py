@@ -192,6 +192,27 @@ def test_check_mode_and_diff_show_a_change_without_making_it(aws, capsys) -> Non
     assert (described()["MinSize"], described()["DesiredCapacity"]) == (1, 2)
 
 
+def test_settings_not_given_are_kept_and_a_new_group_gets_the_defaults(aws, capsys) -> None:
+    run(capsys, **group_args(aws, default_cooldown=90, metrics_collection=True))
+    resized = run(capsys, min_size=0, desired_capacity=0, capacity_mode="enforce")
+    assert resized["changed"]
+    group = described()
+    assert (group["MinSize"], group["DesiredCapacity"], group["MaxSize"]) == (0, 0, 4)
+    assert (group["HealthCheckType"], group["HealthCheckGracePeriod"], group["DefaultCooldown"]) == ("ELB", 120, 90)
+    assert resized["auto_scaling_group"]["enabled_metrics"] == sorted(autoscaling_color_group.DEFAULT_METRICS)
+    assert not run(capsys, min_size=0, desired_capacity=0, capacity_mode="enforce")["changed"]
+
+    bare = {
+        key: value for key, value in group_args(aws).items() if key not in ("health_check_type", "default_cooldown")
+    }
+    run(capsys, **{**bare, "health_check_grace_period": None, "name": "it-app-green"})
+    green = boto3.client("autoscaling", region_name=REGION).describe_auto_scaling_groups(
+        AutoScalingGroupNames=["it-app-green"]
+    )["AutoScalingGroups"][0]
+    assert (green["HealthCheckType"], green["HealthCheckGracePeriod"], green["DefaultCooldown"]) == ("EC2", 300, 300)
+    assert green.get("EnabledMetrics", []) == []
+
+
 def test_target_groups_are_made_to_match(aws, capsys) -> None:
     run(capsys, **group_args(aws))
     result = run(capsys, **group_args(aws, target_group_arns=aws["target_groups"][1:]))
