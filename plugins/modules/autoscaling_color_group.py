@@ -552,7 +552,7 @@ def plan(current: dict[str, Any], params: dict[str, Any], capacity: Capacity) ->
         min_size=capacity.min_size,
         max_size=capacity.max_size,
         desired_capacity=capacity.desired_capacity,
-        **{key: kept_or_asked(current, params, key) for key in NEW_GROUP_SETTINGS},
+        **{key: kept_or_asked(after.get(key), params[key], default) for key, default in NEW_GROUP_SETTINGS.items()},
         enabled_metrics=wanted_metrics(after["enabled_metrics"], params),
         tags=wanted_tags(after["tags"], params),
     )
@@ -563,10 +563,10 @@ def plan(current: dict[str, Any], params: dict[str, Any], capacity: Capacity) ->
 NEW_GROUP_SETTINGS = {"health_check_type": "EC2", "health_check_grace_period": 300, "default_cooldown": 300}
 
 
-def kept_or_asked(current: dict[str, Any], params: dict[str, Any], key: str) -> Any:
-    if params[key] is not None:
-        return params[key]
-    return current[key] if current and current.get(key) is not None else NEW_GROUP_SETTINGS[key]
+def kept_or_asked(kept: Any, asked: Any, new_group_default: Any) -> Any:
+    if asked is not None:
+        return asked
+    return new_group_default if kept is None else kept
 
 
 def wanted_metrics(current: list[str], params: dict[str, Any]) -> list[str]:
