@@ -1,338 +1,37 @@
 # Copyright: WedSync SRE <ops@wedsync.com>
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What the blue/green runbooks read from AWS, and what they decide from it.
-
-``blue_green_view`` joins what the *_info modules return (the load balancer with its listeners,
-the target groups with their targets' health, the Auto Scaling groups, the launch template's
-versions) into one picture per color. ``blue_green_plan`` decides from that picture what a deploy
-of a release does: start, resume a shift an earlier run left half-done, nothing, or refuse.
-``blue_green_rollback`` decides from it, and from the switch the last run recorded, where a
-rollback sends the traffic.
-"""
+"""The blue/green runbook's decisions as filters; the logic lives in module_utils/blue_green.py."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-
-COLORS = ("blue", "green")
-OTHER = {"blue": "green", "green": "blue"}
-LEAVING_STATES = ("draining", "unhealthy.draining")
-RELEASE_TAG = "wedsync:version"
+from ansible_collections.wedsync.platform.plugins.module_utils import blue_green
 
 
-def _listener_weights(listener: dict[str, Any], arns: dict[str, str]) -> dict[str, Any]:
-    forward = next((a for a in listener.get("default_actions") or [] if a.get("type") == "forward"), {})
-    groups = (forward.get("forward_config") or {}).get("target_groups")
-    if not groups and forward.get("target_group_arn"):
-        groups = [{"target_group_arn": forward["target_group_arn"], "weight": 1}]
-    groups = groups or []
-    weights = {
-        color: sum(int(g.get("weight", 1)) for g in groups if g.get("target_group_arn") == arns[color])
-        for color in COLORS
-    }
-    total = sum(weights.values())
-    return {
-        "arn": listener.get("listener_arn", ""),
-        "weights": weights,
-        "percent": {color: round(100.0 * weights[color] / total, 1) if total else 0.0 for color in COLORS},
-        "other_target_groups": len([g for g in groups if g.get("target_group_arn") not in arns.values()]),
-    }
+def _filter(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The function, with its ValueError reported as a filter error."""
 
+    @functools.wraps(function)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ValueError as error:
+            raise AnsibleFilterError(str(error)) from error
 
-def _release(versions: list[dict[str, Any]], pinned: str) -> tuple[int | None, str]:
-    """The launch template version a group launches from, and the release it carries."""
-    if pinned in ("", "$Default"):
-        version = next((v for v in versions if v.get("default_version")), {})
-    elif pinned == "$Latest":
-        version = max(versions, key=lambda v: v.get("version_number", 0), default={})
-    else:
-        version = next((v for v in versions if str(v.get("version_number")) == pinned), {})
-    specs = (version.get("launch_template_data") or {}).get("tag_specifications") or []
-    tags = [tag for spec in specs if spec.get("resource_type") == "instance" for tag in spec.get("tags") or []]
-    release = next((tag.get("value", "") for tag in tags if tag.get("key") == RELEASE_TAG), "")
-    return version.get("version_number"), release
-
-
-def _described(target: dict[str, Any]) -> str:
-    health = target.get("target_health") or {}
-    reason = f" ({health['reason']})" if health.get("reason") else ""
-    return f"{(target.get('target') or {}).get('id')} {health.get('state')}{reason}"
-
-
-def _color(
-    color: str, prefix: str, target_group: dict[str, Any], group: dict[str, Any], versions: list[dict[str, Any]]
-) -> dict[str, Any]:
-    targets = [
-        t
-        for t in target_group.get("targets_health_description") or []
-        if (t.get("target_health") or {}).get("state") not in LEAVING_STATES
-    ]
-    healthy = [t for t in targets if (t.get("target_health") or {}).get("state") == "healthy"]
-    pinned = str((group.get("launch_template") or {}).get("version") or "")
-    instances = group.get("instances") or []
-    running = sorted({str((i.get("launch_template") or {}).get("version")) for i in instances} - {"None"})
-    # A group on $Default or $Latest runs what its instances were launched from, whatever the
-    # template's default has become since.
-    if pinned in ("", "$Default", "$Latest") and len(running) == 1:
-        number, release = _release(versions, running[0])
-    else:
-        number, release = _release(versions, pinned)
-    return {
-        "target_group": f"{prefix}-{color}",
-        "target_group_arn": target_group.get("target_group_arn", ""),
-        "group": f"{prefix}-app-{color}",
-        "group_found": bool(group),
-        "launch_template_version": pinned,
-        "launch_template_version_number": number,
-        "release": release,
-        "min_size": int(group.get("min_size") or 0),
-        "max_size": int(group.get("max_size") or 0),
-        "desired_capacity": int(group.get("desired_capacity") or 0),
-        "instances": len(instances),
-        "running_versions": running,
-        "instances_on_other_versions": len(
-            [i for i in instances if str((i.get("launch_template") or {}).get("version")) != str(number)]
-        ),
-        "registered": len(targets),
-        "healthy": len(healthy),
-        "unhealthy_targets": [
-            f"{(t.get('target') or {}).get('id')} {(t.get('target_health') or {}).get('state')}"
-            + (
-                f" ({(t.get('target_health') or {}).get('reason')})"
-                if (t.get("target_health") or {}).get("reason")
-                else ""
-            )
-            for t in targets
-            if t not in healthy
-        ],
-    }
-
-
-def blue_green_view(  # noqa: PLR0917 -- a filter's arguments are positional in Jinja
-    balancer: dict[str, Any] | None,
-    target_groups: list[dict[str, Any]],
-    groups: list[dict[str, Any]],
-    versions: list[dict[str, Any]],
-    prefix: str,
-    https_port: int,
-    test_port: int,
-) -> dict[str, Any]:
-    """One picture of both colors; see the module docstring."""
-    balancer = balancer or {}
-    by_name = {tg.get("target_group_name"): tg for tg in target_groups or []}
-    arns = {color: (by_name.get(f"{prefix}-{color}") or {}).get("target_group_arn", "") for color in COLORS}
-    listeners = {int(li.get("port", 0)): li for li in balancer.get("listeners") or []}
-    view: dict[str, Any] = {
-        "alb_found": bool(balancer),
-        "alb_dns_name": balancer.get("dns_name", ""),
-        "listener": _listener_weights(listeners.get(int(https_port), {}), arns),
-        "test_listener": _listener_weights(listeners.get(int(test_port), {}), arns),
-        "colors": {
-            color: _color(
-                color,
-                prefix,
-                by_name.get(f"{prefix}-{color}") or {},
-                next((g for g in groups or [] if g.get("auto_scaling_group_name") == f"{prefix}-app-{color}"), {}),
-                versions or [],
-            )
-            for color in COLORS
-        },
-    }
-    weights = view["listener"]["weights"]
-    view["live"] = max(COLORS, key=lambda c: weights[c]) if weights["blue"] != weights["green"] else ""
-    view["idle"] = OTHER.get(view["live"], "")
-    view["split"] = weights["blue"] > 0 and weights["green"] > 0
-    view["missing"] = [
-        what
-        for what, there in (
-            (f"the load balancer {prefix}-alb", view["alb_found"]),
-            (f"its listener on port {https_port}", bool(view["listener"]["arn"])),
-            (f"its test listener on port {test_port}", bool(view["test_listener"]["arn"])),
-            (f"the target group {prefix}-blue", bool(arns["blue"])),
-            (f"the target group {prefix}-green", bool(arns["green"])),
-            (f"the Auto Scaling group {prefix}-app-blue", view["colors"]["blue"]["group_found"]),
-            (f"the Auto Scaling group {prefix}-app-green", view["colors"]["green"]["group_found"]),
-        )
-        if not there
-    ]
-    return view
-
-
-def _healthy(color: dict[str, Any]) -> bool:
-    return color["healthy"] > 0 and color["healthy"] == color["registered"]
-
-
-def _refuse(plan: dict[str, Any], *reasons: str) -> dict[str, Any]:
-    return {**plan, "action": "refuse", "reasons": [*plan["reasons"], *reasons]}
-
-
-def _split_plan(view: dict[str, Any], release: str, repair: bool, plan: dict[str, Any]) -> dict[str, Any] | None:
-    """Traffic on both colors: resume a shift to this release, repair, or refuse; None when not split."""
-    if not view["split"]:
-        return None
-    colors, percent = view["colors"], view["listener"]["percent"]
-    running = [c for c in COLORS if colors[c]["release"] == release]
-    if len(running) == 1:
-        target = running[0]
-        return {
-            **plan,
-            "action": "resume",
-            "source": OTHER[target],
-            "target": target,
-            "start_percent": percent[target],
-            "reasons": [f"a shift to {target} (release {release}) stopped at {percent[target]}%: resuming it"],
-        }
-    reason = f"traffic is split {percent['blue']}% blue / {percent['green']}% green by an earlier switch"
-    if not view["live"]:
-        return _refuse(plan, reason + ": put it on one color first with playbooks/rollback.yml")
-    if not repair:
-        return _refuse(plan, reason + " (deploy_repair=true puts it all back on the color with more first)")
-    plan.update(repair_traffic=True, reasons=[reason + f": putting it all back on {view['live']} first"])
-    return None
-
-
-def blue_green_plan(view: dict[str, Any], release: str, repair: bool = False) -> dict[str, Any]:
-    """What a deploy of ``release`` does from the state ``view`` describes.
-
-    Returns ``action`` (``deploy``, ``resume``, ``nothing`` or ``refuse``), the ``source`` color
-    traffic leaves and the ``target`` color it goes to, ``start_percent`` (the target's share of
-    traffic now), ``repair_traffic`` (put all traffic back on the source first) and ``reasons``.
-    """
-    if not release:
-        raise AnsibleFilterError("blue_green_plan needs the release to deploy")
-    plan: dict[str, Any] = {"source": "", "target": "", "start_percent": 0.0, "repair_traffic": False, "reasons": []}
-    if view["listener"]["other_target_groups"]:
-        return _refuse(plan, "the listener also forwards to target groups other than blue and green")
-    split = _split_plan(view, release, repair, plan)
-    if split:
-        return split
-    if not view["live"]:
-        return _refuse(plan, "the listener forwards to neither color")
-    colors, source, target = view["colors"], view["live"], view["idle"]
-    if colors[source]["release"] == release and not plan["repair_traffic"]:
-        reasons = [f"{source} already serves release {release}"]
-        return {
-            **plan,
-            "action": "nothing",
-            "source": source,
-            "target": source,
-            "start_percent": 100.0,
-            "reasons": reasons,
-        }
-    if not _healthy(colors[source]):
-        live = colors[source]
-        reason = (
-            f"the live color {source} is not healthy: {live['healthy']} of {live['registered']} targets healthy"
-            f" ({', '.join(live['unhealthy_targets']) or 'none registered'})"
-        )
-        if not repair:
-            return _refuse(plan, reason + " (deploy_repair=true deploys anyway)")
-        plan["reasons"].append(reason + ": deploying anyway, as asked")
-    return {**plan, "action": "deploy", "source": source, "target": target}
-
-
-SWITCH_STATES = ("in-progress", "complete", "rolled-back")
-
-
-def _recorded_switch(record: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The switch a deploy or a rollback recorded, when it names both colors and a known state.
-
-    A record means: traffic moved (or was moving) from ``from_color`` to ``to_color``; once its
-    state is ``rolled-back``, it is all back on ``from_color``.
-    """
-    record = record or {}
-    source = record.get("from_color")
-    if source in COLORS and record.get("to_color") == OTHER[source] and record.get("state") in SWITCH_STATES:
-        return record
-    return None
-
-
-def _unrecorded_target(view: dict[str, Any]) -> tuple[str, str]:
-    """Where traffic goes back to, from the listener alone, and why; no color when it cannot tell."""
-    percent = view["listener"]["percent"]
-    split = f"{percent['blue']}% blue / {percent['green']}% green"
-    if view["split"] and view["live"]:
-        return view["live"], f"no switch is recorded; traffic is split {split}, so a shift from {view['live']} stopped"
-    if view["split"]:
-        return "", f"no switch is recorded and traffic is split evenly ({split})"
-    if view["live"]:
-        return view["idle"], f"no switch is recorded: {view['idle']} is the color without traffic"
-    return "", "the listener forwards to neither color"
-
-
-def blue_green_rollback(view: dict[str, Any], record: dict[str, Any] | None, rollback_to: str = "") -> dict[str, Any]:
-    """Where rollback.yml sends all traffic, why, and the record of the switch it leaves.
-
-    In this order: the color ``rollback_to`` names; the color the recorded switch came from (it
-    stays there once rolled back, so that running the rollback again changes nothing); without a
-    record, the listener alone: the color with more traffic when it is split, the other color
-    when one has it all.
-    """
-    if rollback_to not in ("", *COLORS):
-        raise AnsibleFilterError(f"rollback_to must be blue or green, not {rollback_to!r}")
-    colors = view["colors"]
-    recorded = _recorded_switch(record)
-    if rollback_to:
-        target, reason = rollback_to, "asked for (rollback_to)"
-    elif recorded:
-        target = recorded["from_color"]
-        moved = (
-            f"recorded: release {recorded.get('release') or 'unknown'} moved traffic from {target}"
-            f" (release {recorded.get('from_release') or 'unknown'}) to {recorded['to_color']}"
-        )
-        if recorded["state"] == "rolled-back":
-            reason = f"{moved}, and was rolled back to {target} at {recorded.get('at')}"
-        else:
-            reason = f"{moved} at {recorded.get('at')} ({recorded['state']})"
-    else:
-        target, reason = _unrecorded_target(view)
-        if not target:
-            return {"action": "refuse", "target": "", "source": "", "reason": reason, "record": {}}
-    source = OTHER[target]
-    if recorded and recorded["from_color"] == target:
-        # Rolling back the recorded switch: its record stays, marked rolled back.
-        after = {key: recorded.get(key) for key in ("release", "from_color", "from_release", "to_color")}
-    else:
-        # Any other move is recorded as a switch from the color traffic goes to, already rolled back.
-        after = {
-            "release": colors[source]["release"],
-            "from_color": target,
-            "from_release": colors[target]["release"],
-            "to_color": source,
-        }
-    return {
-        "action": "switch",
-        "target": target,
-        "source": source,
-        "reason": reason,
-        "record": {**after, "state": "rolled-back"},
-    }
-
-
-def blue_green_unhealthy(target_group: dict[str, Any], instance_ids: list[str]) -> list[str]:
-    """Each of ``instance_ids`` that is not healthy in ``target_group``, with its state and reason."""
-    found = {(t.get("target") or {}).get("id"): t for t in target_group.get("targets_health_description") or []}
-    lines = []
-    for instance in instance_ids:
-        target = found.get(instance)
-        if target is None:
-            lines.append(f"{instance} not registered")
-            continue
-        health = target.get("target_health") or {}
-        if health.get("state") != "healthy":
-            reason = ": ".join(part for part in (health.get("reason"), health.get("description")) if part)
-            lines.append(f"{instance} {health.get('state')}" + (f" ({reason})" if reason else ""))
-    return lines
+    return wrapped
 
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
-            "blue_green_view": blue_green_view,
-            "blue_green_plan": blue_green_plan,
-            "blue_green_unhealthy": blue_green_unhealthy,
-            "blue_green_rollback": blue_green_rollback,
+            "blue_green_view": _filter(blue_green.blue_green_view),
+            "blue_green_plan": _filter(blue_green.blue_green_plan),
+            "blue_green_rollback": _filter(blue_green.blue_green_rollback),
+            "blue_green_resume_skips": _filter(blue_green.resume_skips),
+            "blue_green_deploy_input_problems": _filter(blue_green.deploy_input_problems),
         }

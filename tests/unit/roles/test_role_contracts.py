@@ -1,4 +1,8 @@
-"""Every role keeps the contract docs/roles.md sets out: specs, prefixes, defaults and README agree."""
+"""Every role keeps the contract docs/roles.md sets out: specs, prefixes, defaults and README agree.
+
+Tier roles (site.yml) have the entry points `main` and `validate` with the same options; runbook
+roles have one entry point per action, each a task file of the same name.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,26 @@ def specs(role: Path) -> dict:
     return load(role / "meta" / "argument_specs.yml")["argument_specs"]
 
 
+def options(role: Path) -> dict:
+    """Every option of every entry point of the role."""
+    found: dict = {}
+    for spec in specs(role).values():
+        found.update(spec.get("options", {}))
+    return found
+
+
+def is_tier_role(role: Path) -> bool:
+    return "validate" in specs(role)
+
+
+TIER_ROLES = [role for role in ROLES if is_tier_role(role)]
+RUNBOOK_ROLES = [role for role in ROLES if not is_tier_role(role)]
+
+
+def test_the_runbook_roles_are_known() -> None:
+    assert {role.name for role in RUNBOOK_ROLES} >= {"runbook", "blue_green", "replica_lag"}
+
+
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
 def test_every_variable_carries_the_role_prefix(role: Path) -> None:
     for entry_point, spec in specs(role).items():
@@ -27,7 +51,7 @@ def test_every_variable_carries_the_role_prefix(role: Path) -> None:
         assert unprefixed == [], f"{role.name} entry point {entry_point}: options without the prefix"
 
 
-@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
+@pytest.mark.parametrize("role", TIER_ROLES, ids=lambda r: r.name)
 def test_validate_takes_the_same_options_as_main(role: Path) -> None:
     entry_points = specs(role)
     assert {"main", "validate"} <= entry_points.keys()
@@ -35,9 +59,24 @@ def test_validate_takes_the_same_options_as_main(role: Path) -> None:
     assert (role / "tasks" / "validate.yml").is_file()
 
 
+@pytest.mark.parametrize("role", RUNBOOK_ROLES, ids=lambda r: r.name)
+def test_each_action_is_a_task_file(role: Path) -> None:
+    for entry_point, spec in specs(role).items():
+        assert (role / "tasks" / f"{entry_point}.yml").is_file(), f"{role.name}: no tasks/{entry_point}.yml"
+        assert spec.get("short_description") and spec.get("description"), f"{role.name} {entry_point}: undocumented"
+
+
+@pytest.mark.parametrize("role", RUNBOOK_ROLES, ids=lambda r: r.name)
+def test_runbook_roles_check_input_only_through_their_specs(role: Path) -> None:
+    """No hand-written validate_argument_spec naming every variable a second time."""
+    for tasks in (role / "tasks").glob("*.yml"):
+        used = re.search(r"^\s*-?\s*(ansible\.builtin\.)?validate_argument_spec:", tasks.read_text(), re.MULTILINE)
+        assert not used, f"{role.name}: {tasks.name}"
+
+
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
 def test_every_option_is_typed_and_described(role: Path) -> None:
-    for name, option in specs(role)["main"]["options"].items():
+    for name, option in options(role).items():
         assert option.get("type"), f"{role.name}: {name} has no type"
         assert option.get("description"), f"{role.name}: {name} has no description"
 
@@ -46,14 +85,14 @@ def test_every_option_is_typed_and_described(role: Path) -> None:
 def test_defaults_are_all_declared(role: Path) -> None:
     defaults_file = role / "defaults" / "main.yml"
     defaults = load(defaults_file) if defaults_file.exists() else {}
-    undeclared = sorted(set(defaults) - set(specs(role)["main"]["options"]))
+    undeclared = sorted(set(defaults) - set(options(role)))
     assert undeclared == [], f"{role.name}: defaults not in meta/argument_specs.yml"
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
 def test_readme_documents_exactly_the_argument_specs(role: Path) -> None:
-    readme = (role / "README.md").read_text()
-    options = set(specs(role)["main"]["options"])
+    # Facts a role leaves or reads are listed under "## Facts", after its variables.
+    readme = (role / "README.md").read_text().split("\n## Facts")[0]
     mentioned = set(re.findall(rf"`({re.escape(role.name)}_[a-z0-9_]+)`", readme))
-    assert sorted(options - mentioned) == [], f"{role.name}: variables missing from README.md"
-    assert sorted(mentioned - options) == [], f"{role.name}: README.md documents variables the role does not take"
+    assert sorted(set(options(role)) - mentioned) == [], f"{role.name}: variables missing from README.md"
+    assert sorted(mentioned - set(options(role))) == [], f"{role.name}: README.md documents variables it does not take"

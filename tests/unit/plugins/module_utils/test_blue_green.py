@@ -1,4 +1,4 @@
-"""blue_green_view and blue_green_plan: what the runbooks read from AWS, and what they decide from it."""
+"""The blue/green runbook's decisions: the view of both colors, the deploy plan, the rollback, resuming."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from typing import Any
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.wedsync.platform.plugins.filter.blue_green import (
+from ansible_collections.wedsync.platform.plugins.filter.blue_green import FilterModule
+from ansible_collections.wedsync.platform.plugins.module_utils.blue_green import (
     blue_green_plan,
     blue_green_rollback,
     blue_green_unhealthy,
     blue_green_view,
+    deploy_input_problems,
+    resume_skips,
 )
 
 ARNS = {
@@ -161,7 +164,7 @@ class TestPlan:
         plan = blue_green_plan(view(weighted(90, 10)), "1.2.4")
         assert plan["action"] == "refuse"
         assert "split 90.0% blue / 10.0% green" in plan["reasons"][0]
-        assert "deploy_repair=true" in plan["reasons"][0]
+        assert "blue_green_repair=true" in plan["reasons"][0]
 
     def test_repair_puts_a_split_back_on_the_color_with_more(self):
         plan = blue_green_plan(view(weighted(90, 10)), "1.2.4", repair=True)
@@ -195,19 +198,24 @@ class TestPlan:
         assert blue_green_plan(view(other), "1.2.4")["action"] == "refuse"
 
     def test_needs_a_release(self):
-        with pytest.raises(AnsibleFilterError):
+        with pytest.raises(ValueError, match="needs the release"):
             blue_green_plan(view(weighted(100, 0)), "")
 
 
-def switch(state: str, source: str = "blue", target: str = "green") -> dict[str, Any]:
-    """A record as deploy_blue_green.yml writes it."""
+def switch(state: str, moved: bool = True, source: str = "blue", target: str = "green") -> dict[str, Any]:
+    """The journal's facts after a deploy of 1.2.3 from blue (1.2.2) to green; both colors verified."""
     return {
-        "release": "1.2.3",
-        "from_color": source,
-        "from_release": "1.2.2",
-        "to_color": target,
-        "state": state,
-        "at": "2026-12-06T04:10:00Z",
+        "switch": {
+            "release": "1.2.3",
+            "from_color": source,
+            "from_release": "1.2.2",
+            "to_color": target,
+            "state": state,
+            "moved": moved,
+            "percent": 100.0 if state == "complete" else 0.0,
+            "at": "2026-12-06T04:10:00Z",
+        },
+        "verified": {"blue": "1.2.2", "green": "1.2.3"},
     }
 
 
@@ -226,56 +234,125 @@ class TestRollback:
                 "from_release": "1.2.2",
                 "to_color": "green",
                 "state": "rolled-back",
+                "moved": True,
+                "percent": 0.0,
             }
+            assert decision["forced"] == ""
 
-    def test_running_it_again_stays_where_it_rolled_back_to(self):
+    def test_running_it_again_changes_nothing(self):
         rolled_back = blue_green_rollback(view(weighted(0, 100)), switch("complete"))["record"]
-        again = blue_green_rollback(view(weighted(100, 0)), {**rolled_back, "at": "2026-12-06T04:20:00Z"})
-        assert again["target"] == "blue"
-        assert again["reason"].endswith("to green, and was rolled back to blue at 2026-12-06T04:20:00Z")
-        assert again["record"] == rolled_back
+        facts = {"switch": {**rolled_back, "at": "2026-12-06T04:20:00Z"}, "verified": switch("complete")["verified"]}
+        again = blue_green_rollback(view(weighted(100, 0)), facts)
+        assert (again["action"], again["target"]) == ("nothing", "blue")
+        assert again["reason"].endswith(
+            "was rolled back to blue at 2026-12-06T04:20:00Z; all traffic is already on blue"
+        )
+        assert again["record"] == {}
 
-    def test_after_a_deploy_that_put_traffic_back_itself_it_stays_there(self):
-        assert blue_green_rollback(view(weighted(100, 0)), switch("rolled-back"))["target"] == "blue"
+    def test_after_a_deploy_that_put_traffic_back_itself_it_changes_nothing(self):
+        decision = blue_green_rollback(view(weighted(100, 0)), switch("rolled-back"))
+        assert (decision["action"], decision["target"]) == ("nothing", "blue")
+
+    def test_a_deploy_that_never_moved_traffic_leaves_nothing_to_roll_back(self):
+        # The deploy staged green and stopped at its first listener change: green is not verified
+        # and takes no traffic; sending users there would be the failure itself.
+        facts = switch("in-progress", moved=False)
+        facts["verified"] = {"blue": "1.2.2"}
+        decision = blue_green_rollback(view(weighted(100, 0)), facts)
+        assert decision["action"] == "nothing"
+        assert "stopped before any traffic moved" in decision["reason"]
+
+    def test_no_record_means_nothing_to_roll_back(self):
+        for facts in ({}, {"switch": {"from_color": "blue", "to_color": "blue", "state": "complete"}}):
+            decision = blue_green_rollback(view(weighted(100, 0)), facts)
+            assert (decision["action"], decision["reason"]) == ("nothing", "no switch is recorded in the journal")
 
     def test_a_named_color_wins_and_is_recorded_so_that_it_sticks(self):
         undo = blue_green_rollback(view(weighted(100, 0)), switch("rolled-back"), "green")
-        assert (undo["target"], undo["reason"]) == ("green", "asked for (rollback_to)")
+        assert (undo["action"], undo["target"], undo["reason"]) == (
+            "switch",
+            "green",
+            "asked for (blue_green_rollback_to)",
+        )
         assert undo["record"] == {
             "release": "1.2.2",
             "from_color": "green",
             "from_release": "1.2.3",
             "to_color": "blue",
             "state": "rolled-back",
+            "moved": True,
+            "percent": 0.0,
         }
-        assert blue_green_rollback(view(weighted(0, 100)), undo["record"])["target"] == "green"
+        facts = {"switch": undo["record"], "verified": switch("complete")["verified"]}
+        assert blue_green_rollback(view(weighted(0, 100)), facts)["action"] == "nothing"
 
-    @pytest.mark.parametrize(
-        ("weights", "target", "reason"),
-        [
-            (weighted(0, 100), "blue", "no switch is recorded: blue is the color without traffic"),
-            (weighted(90, 10), "blue", "traffic is split 90.0% blue / 10.0% green, so a shift from blue stopped"),
-            ({"type": "forward", "target_group_arn": ARNS["blue"]}, "green", "green is the color without traffic"),
-        ],
-    )
-    def test_without_a_record_the_listener_decides(self, weights, target, reason):
-        decision = blue_green_rollback(view(weights), {})
-        assert decision["target"] == target
-        assert reason in decision["reason"]
-        assert decision["record"]["from_color"] == target
-        assert decision["record"]["state"] == "rolled-back"
+    def test_refuses_a_color_whose_release_did_not_pass_its_checks_unless_forced(self):
+        facts = {"verified": {"blue": "1.2.2"}}
+        refused = blue_green_rollback(view(weighted(100, 0)), facts, "green")
+        assert refused["action"] == "refuse"
+        assert "green runs release 1.2.3, which has not passed health and smoke checks there" in refused["reason"]
+        forced = blue_green_rollback(view(weighted(100, 0)), facts, "green", force=True)
+        assert (forced["action"], forced["target"]) == ("switch", "green")
+        assert "has not passed health and smoke checks" in forced["forced"]
 
-    @pytest.mark.parametrize(
-        "record", [{}, {"from_color": "blue", "to_color": "blue", "state": "complete"}, switch("unknown")]
-    )
-    def test_an_even_split_without_a_usable_record_is_refused(self, record):
-        decision = blue_green_rollback(view(weighted(50, 50)), record)
+    def test_a_color_that_runs_another_release_since_its_checks_is_refused(self):
+        facts = {**switch("complete"), "verified": {"blue": "1.0.0", "green": "1.2.3"}}
+        refused = blue_green_rollback(view(weighted(0, 100)), facts)
+        assert refused["action"] == "refuse"
+        assert "blue now runs release 1.2.2, not 1.0.0" in refused["reason"]
+
+    def test_a_split_without_a_record_goes_back_to_the_color_with_more(self):
+        decision = blue_green_rollback(view(weighted(90, 10)), {})
+        assert (decision["action"], decision["target"]) == ("switch", "blue")
+        assert "traffic is split 90.0% blue / 10.0% green, so a shift from blue stopped" in decision["reason"]
+        assert decision["record"]["from_color"] == "blue"
+
+    @pytest.mark.parametrize("facts", [{}, {"switch": {"from_color": "blue", "to_color": "blue"}}, switch("unknown")])
+    def test_an_even_split_without_a_usable_record_is_refused(self, facts):
+        decision = blue_green_rollback(view(weighted(50, 50)), facts)
         assert decision["action"] == "refuse"
         assert "split evenly (50.0% blue / 50.0% green)" in decision["reason"]
 
     def test_a_color_that_is_not_blue_or_green_is_an_error(self):
-        with pytest.raises(AnsibleFilterError, match="rollback_to must be blue or green"):
+        with pytest.raises(ValueError, match="blue_green_rollback_to must be blue or green"):
             blue_green_rollback(view(weighted(100, 0)), {}, "purple")
+
+
+class TestResume:
+    def test_skips_what_aws_still_shows_done(self):
+        seen = view(weighted(90, 10), green_version="3")
+        plan = blue_green_plan(seen, "1.2.3")
+        assert resume_skips(seen, plan, "1.2.3", ["stage", "smoke"]) == {"stage": True, "smoke": True}
+        assert resume_skips(seen, plan, "1.2.3", ["stage"]) == {"stage": True, "smoke": False}
+        assert resume_skips(seen, plan, "1.2.3", []) == {"stage": False, "smoke": False}
+
+    def test_redoes_staging_when_the_color_changed_since(self):
+        sick = view(weighted(90, 10), green=["healthy", "unhealthy"], green_version="3")
+        plan = {"target": "green"}
+        assert resume_skips(sick, plan, "1.2.3", ["stage", "smoke"]) == {"stage": False, "smoke": False}
+        other = view(weighted(90, 10), green_version="2")
+        assert resume_skips(other, plan, "1.2.3", ["stage", "smoke"]) == {"stage": False, "smoke": False}
+
+
+class TestDeployInput:
+    def test_good_input_has_no_problem(self):
+        assert deploy_input_problems("1.2.3", [10, 50, 100], [{"path": "/api/ready"}]) == []
+
+    def test_each_problem_names_only_its_variable(self):
+        assert deploy_input_problems("1.2.3", [50, 10], []) == [
+            "blue_green_steps must rise to 100 within 1-100, e.g. 10,50,100 (got 50,10)"
+        ]
+        assert deploy_input_problems("../etc", [100], []) == ['blue_green_version must look like 1.2.3 (got "../etc")']
+        assert deploy_input_problems("1.2.3", [100], [{"path": "api"}]) == [
+            "each of blue_green_smoke_checks needs a path starting with / (got ['api'])"
+        ]
+        assert len(deploy_input_problems("", [0, 100], [])) == 2
+
+
+def test_the_filters_report_errors_as_filter_errors():
+    filters = FilterModule().filters()
+    with pytest.raises(AnsibleFilterError, match="blue_green_rollback_to must be blue or green"):
+        filters["blue_green_rollback"](view(weighted(100, 0)), {}, "purple")
 
 
 def test_unhealthy_names_each_instance_with_its_reason():
