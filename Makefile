@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)/tests
 
 COLLECTION_LINK := .cache/collections/ansible_collections/wedsync/platform
 
-.PHONY: help deps system-deps demo test twin-up twin-down twin-release twin-status lint sanity unit integration molecule benchmarks changelog clean
+.PHONY: help deps system-deps demo test twin-up twin-down twin-release twin-status lint sanity unit integration e2e benchmarks changelog clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ demo: deps ## Provision both regions of the local twin with site.yml and summari
 	set -a && . .twin/env && set +a && $(BIN)/ansible-playbook -i inventories/local playbooks/site.yml
 	$(BIN)/python -m twin demo
 
-test: deps ## The whole suite: lint, sanity, unit, twin integration, Molecule
+test: deps ## The whole suite: lint, sanity, unit, twin integration, Molecule and runbooks end to end
 	scripts/test.sh
 
 twin-up: deps ## Start the local twin (idempotent); writes .twin/env
@@ -64,8 +64,8 @@ unit: deps ## Unit tests
 integration: deps ## Integration tests against the twin
 	scripts/test.sh integration
 
-molecule: deps ## Molecule scenarios
-	scripts/test.sh molecule
+e2e: deps ## Molecule scenarios, then every runbook end to end on the estate they leave
+	scripts/test.sh e2e
 
 benchmarks: deps ## Benchmarks against the twin, printing their figures
 	scripts/test.sh benchmarks

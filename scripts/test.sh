@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite, as `make test` and CI run it. One stage by name: scripts/test.sh unit
-# Stages: lint sanity unit integration molecule (benchmarks runs only when named).
+# Stages: lint sanity unit integration e2e (benchmarks runs only when named). Each stage prints its
+# time, and the pytest stages their slowest tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,7 @@ stage_sanity() {
 }
 
 stage_unit() {
-  pytest tests/unit -q
+  pytest tests/unit -q --durations=5
 }
 
 twin_up() {
@@ -55,18 +56,23 @@ twin_down_and_check_nothing_left() {
 stage_integration() {
   twin_up
   local status=0
-  pytest tests/integration -q || status=$?
+  pytest tests/integration -q --durations=10 || status=$?
   twin_down_and_check_nothing_left || status=1
   return "$status"
 }
 
-stage_molecule() {
+# One twin for the Molecule scenarios and the runbooks' end-to-end tests: `site` provisions and
+# verifies the estate and leaves it; tests/e2e runs every runbook on it instead of provisioning again.
+stage_e2e() {
   local scenario status=0
   twin_up
   for scenario in molecule/*/molecule.yml; do
     scenario=$(basename "$(dirname "$scenario")")
     molecule test -s "$scenario" || status=1
   done
+  if [ "$status" -eq 0 ]; then
+    pytest tests/e2e -q --durations=10 || status=$?
+  fi
   twin_down_and_check_nothing_left || status=1
   return "$status"
 }
@@ -91,7 +97,7 @@ run_stage() {
 }
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit integration molecule)
+[ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit integration e2e)
 failed=()
 for stage in "${stages[@]}"; do
   declare -F "stage_$stage" >/dev/null || { echo "unknown stage: $stage" >&2; exit 2; }

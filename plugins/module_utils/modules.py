@@ -28,9 +28,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
 from ansible_collections.amazon.aws.plugins.module_utils.common import set_collection_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.wedsync.platform.plugins.module_utils.version import COLLECTION_VERSION
 
 WEDSYNC_PLATFORM_COLLECTION_NAME = "wedsync.platform"
-WEDSYNC_PLATFORM_COLLECTION_VERSION = "0.1.0"
 
 # AWSRetry retries "Throttling" by default but not the "ThrottlingException" that CloudWatch,
 # Secrets Manager and the twin's fault layer answer with: pass these to jittered_backoff().
@@ -42,7 +42,7 @@ class WedSyncAWSModule(AnsibleAWSModule):
         super().__init__(**kwargs)
         set_collection_info(
             collection_name=WEDSYNC_PLATFORM_COLLECTION_NAME,
-            collection_version=WEDSYNC_PLATFORM_COLLECTION_VERSION,
+            collection_version=COLLECTION_VERSION,
         )
         self._sessions: dict[str | None, Any] = {}
 

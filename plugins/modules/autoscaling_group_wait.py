@@ -11,13 +11,13 @@ short_description: Wait for an Auto Scaling group's instances, showing how far a
 description:
   - Polls an Auto Scaling group until it has O(count) instances C(InService) (on O(launch_template_version) when
     given, and healthy in O(target_group) when given), or no instance at all when O(count=0).
-  - At every poll where something changed, and at least every 30 seconds, prints a line saying what it waits for
+  - "At every poll where something changed, and at least every 30 seconds, prints a line saying what it waits for
     and how far along it is, for example C(wedsync-production-app-green: 2/3 instances in service on launch template
     version 7, 1/3 healthy in wedsync-production-green; 95 s waited, 805 s left). An C(until) loop around an C(_info)
-    module only prints that it retries.
+    module only prints that it retries."
   - On time-out it fails naming each instance with its lifecycle state and launch template version, or each target
     that is not healthy with its state and reason.
-  - An action plugin: each poll runs M(amazon.aws.autoscaling_group_info) and, with O(target_group),
+  - An action plugin. Each poll runs M(amazon.aws.autoscaling_group_info) and, with O(target_group),
     M(community.aws.elb_target_group_info) with this task's AWS options. It belongs to the C(wedsync.platform.aws)
     action group, so the group's C(module_defaults) reach those modules through it.
   - In check mode it waits for nothing and says what it would have waited for.
@@ -48,6 +48,8 @@ attributes:
   action:
     support: full
   async:
+    support: none
+  bypass_host_loop:
     support: none
   check_mode:
     support: full

@@ -250,16 +250,17 @@ def test_bad_input_fails_clearly(estate: TwinClient, args: dict[str, Any], messa
 # -- the runbook -----------------------------------------------------------------------------
 
 
-def playbook(*extra: str) -> subprocess.CompletedProcess[str]:
-    env = {**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default"}
-    return subprocess.run(
+def playbook(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """playbooks/replica_lag_check.yml as a user runs it, and the report.json it left."""
+    env = {**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default", "WEDSYNC_REPORT_DIR": str(tmp_path)}
+    run = subprocess.run(
         [
             BIN / "ansible-playbook",
             "playbooks/replica_lag_check.yml",
             "-e",
-            f"replica_lag_check_db_instance_identifier={PRIMARY}",
+            f"replica_lag_db_instance_identifier={PRIMARY}",
             "-e",
-            f"replica_lag_check_login_password={PASSWORD}",
+            f"replica_lag_login_password={PASSWORD}",
             *extra,
         ],
         capture_output=True,
@@ -269,18 +270,28 @@ def playbook(*extra: str) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
+    reports = list(tmp_path.glob("*/report.json"))
+    assert len(reports) == 1, run.stdout + run.stderr
+    return run, json.loads(reports[0].read_text())
 
 
-def test_runbook_reports_every_replica_and_passes_in_check_mode(estate: TwinClient) -> None:
-    run = playbook("--check")
+def test_runbook_reports_every_replica_and_passes_in_check_mode(estate: TwinClient, tmp_path: Path) -> None:
+    run, report = playbook(tmp_path, "--check")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "PASS: all 3 replicas within 5.0 s" in run.stdout
-    for name, region in ((R1, EAST), (R2, EAST), (DR, WEST)):
-        assert f"(item={name} ({region}))" in run.stdout
+    assert report["outcome"] == "SUCCEEDED"
+    assert report["summary"] == "PASS: all 3 replicas within 5.0 s"
+    measured = {m["name"]: m for m in report["measurements"]}
+    assert set(measured) == {f"lag of {name} ({region})" for name, region in ((R1, EAST), (R2, EAST), (DR, WEST))}
+    assert all(m["met"] for m in measured.values())
+    assert report["inputs"]["replica_lag_login_password"] == "********"
+    assert PASSWORD not in run.stdout + run.stderr
     assert "changed=0" in run.stdout
 
 
-def test_runbook_gate_refuses_with_the_reason(estate: TwinClient) -> None:
-    run = playbook("-e", json.dumps({"replica_lag_check_replicas": ["lagcheck-nope"]}))
+def test_runbook_gate_refuses_with_the_reason(estate: TwinClient, tmp_path: Path) -> None:
+    run, report = playbook(tmp_path, "-e", json.dumps({"replica_lag_replicas": ["lagcheck-nope"]}))
     assert run.returncode != 0
-    assert "Replica lag gate failed: DB instance lagcheck-nope (us-east-1) not found" in run.stdout
+    assert report["outcome"] == "REFUSED"
+    gate = next(g for g in report["gates"] if g["name"] == "replica lag")
+    assert gate["passed"] is False
+    assert gate["reason"] == "DB instance lagcheck-nope (us-east-1) not found"

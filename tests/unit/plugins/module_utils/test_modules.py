@@ -12,9 +12,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import (
     WEDSYNC_PLATFORM_COLLECTION_NAME,
-    WEDSYNC_PLATFORM_COLLECTION_VERSION,
     WedSyncAWSModule,
 )
+from ansible_collections.wedsync.platform.plugins.module_utils.version import COLLECTION_VERSION
 
 GALAXY = Path(__file__).resolve().parents[4] / "galaxy.yml"
 
@@ -52,16 +52,16 @@ def new_module(args: dict) -> WedSyncAWSModule:
 def test_version_matches_galaxy_yml() -> None:
     galaxy = yaml.safe_load(GALAXY.read_text())
     assert f"{galaxy['namespace']}.{galaxy['name']}" == WEDSYNC_PLATFORM_COLLECTION_NAME
-    assert galaxy["version"] == WEDSYNC_PLATFORM_COLLECTION_VERSION
+    assert galaxy["version"] == COLLECTION_VERSION
 
 
 def test_module_identifies_the_collection_to_botocore(aws_env) -> None:
     set_collection_info(collection_name="amazon.aws", collection_version="10.1.2")
     module = new_module({"region": "us-east-1"})
     assert isinstance(module, AnsibleAWSModule)
-    assert get_collection_info() == {"name": "wedsync.platform", "version": WEDSYNC_PLATFORM_COLLECTION_VERSION}
+    assert get_collection_info() == {"name": "wedsync.platform", "version": COLLECTION_VERSION}
     client = module.client("rds")
-    assert f"wedsync.platform/{WEDSYNC_PLATFORM_COLLECTION_VERSION}" in client.meta.config.user_agent
+    assert f"wedsync.platform/{COLLECTION_VERSION}" in client.meta.config.user_agent
 
 
 def test_clients_of_every_region_and_service_share_one_session(aws_env) -> None:
