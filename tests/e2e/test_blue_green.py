@@ -234,7 +234,9 @@ def test_a_rollback_refuses_a_color_whose_release_did_not_pass_its_checks(
     refused = runbooks.run("rollback.yml", "-e", f"blue_green_rollback_to={target}")
     assert refused.rc != 0
     assert refused.report["outcome"] == "REFUSED"
-    assert "has not passed health and smoke checks" in refused.gate("target color verified")["reason"]
+    reason = refused.gate("target color verified")["reason"]
+    assert f"{target} now runs release 1.2.0" in reason
+    assert "blue_green_rollback_force=true" in reason
     assert weights()[source] == 100
 
 
@@ -317,7 +319,7 @@ def test_three_throttles_at_discovery_are_absorbed(runbooks: Runbooks, twin: Twi
     ("version", "kill_at"),
     [
         ("1.2.0", "Record the switch as started, before any traffic moves"),
-        ("1.3.0", "Shift traffic to the new color, percent 50"),
+        ("1.3.0", "Shift traffic to the new color, then watch the alarms, 50%"),
         ("1.1.0", "Record the switch as complete"),
     ],
     ids=["before-the-shift", "mid-canary", "after-the-last-step"],
@@ -347,10 +349,12 @@ def test_a_deploy_killed_at_any_point_completes_when_run_again(
     assert record["facts"]["switch"] == {**record["facts"]["switch"], "state": "complete", "release": version}
     assert record["facts"]["verified"][target] == version
     if kill_at.startswith("Shift"):
-        # Staging and the smoke test were done: the resumed run skips them and starts at 50%.
+        # Staging and the smoke test were done: the resumed run skips them and goes on from the
+        # share AWS shows, 10% or 50% depending on whether the killed step had written its weights.
         assert report["journal"]["resumed_from"]
         assert f"stage {target}" not in again.phases()
-        assert [p for p in again.phases() if p.startswith("shift")] == [f"shift {s}% to {target}" for s in (50, 100)]
+        shifts = [p for p in again.phases() if p.startswith("shift")]
+        assert shifts in ([f"shift {s}% to {target}" for s in (50, 100)], [f"shift 100% to {target}"])
 
 
 def test_a_second_deploy_while_one_runs_is_refused_naming_it(runbooks: Runbooks) -> None:
@@ -360,7 +364,10 @@ def test_a_second_deploy_while_one_runs_is_refused_naming_it(runbooks: Runbooks)
         "-e",
         "blue_green_version=1.2.0",
         "-e",
-        "blue_green_observe_seconds=15",
+        # One step, watched long enough for the two runs below to meet it holding the journal.
+        "blue_green_steps=100",
+        "-e",
+        "blue_green_observe_seconds=40",
         "-e",
         "blue_green_poll_interval=1",
     )
