@@ -67,8 +67,8 @@ def _who(started_by: Mapping[str, Any]) -> str:
     if started_by.get("awx_job_id") is not None:
         who += f", AWX job {started_by['awx_job_id']}"
         details = [
-            f"template “{started_by['awx_job_template_name']}”" if started_by.get("awx_job_template_name") else "",
-            f"schedule “{started_by['awx_schedule_name']}”" if started_by.get("awx_schedule_name") else "",
+            f"template '{started_by['awx_job_template_name']}'" if started_by.get("awx_job_template_name") else "",
+            f"schedule '{started_by['awx_schedule_name']}'" if started_by.get("awx_schedule_name") else "",
             f"launched by {started_by['awx_user_name']}" if started_by.get("awx_user_name") else "",
         ]
         if any(details):
@@ -81,7 +81,7 @@ def _header(report: Mapping[str, Any]) -> list[str]:
     target = f" (host {report['target']})" if report.get("target") else ""
     run = f"`{report['run_id']}` · collection {report.get('collection_version') or 'unknown'}"
     if report.get("play"):
-        run += f" · play “{report['play']}”"
+        run += f" · play '{report['play']}'"
     return [
         f"# **{report['outcome']}** · {report['runbook']} {report['action']}",
         "",

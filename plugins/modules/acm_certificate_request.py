@@ -83,6 +83,7 @@ options:
     type: int
     default: 900
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -97,16 +98,9 @@ attributes:
   diff_mode:
     support: full
     details: C(before) and C(after) describe the certificate's ARN, names, status and tags.
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
 notes:
   - A certificate for CloudFront must be requested in us-east-1; one for a load balancer, in the load
     balancer's region.
-author:
-  - WedSync SRE (@wedsync)
 """
 
 EXAMPLES = r"""

@@ -89,6 +89,7 @@ options:
     choices: [present, absent]
     default: present
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -101,17 +102,10 @@ attributes:
   diff_mode:
     support: full
     details: C(before) and C(after) are the listener as RV(listener) describes it, empty when absent.
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
 notes:
   - The listener is found by O(port) on its load balancer. Changing a listener's port means deleting
     the listener on the old port and creating one on the new port.
   - Listener rules are not managed here.
-author:
-  - WedSync SRE (@wedsync)
 """
 
 EXAMPLES = r"""

@@ -107,6 +107,7 @@ options:
     type: int
     default: 10
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -121,11 +122,6 @@ attributes:
   diff_mode:
     support: full
     details: C(before) and C(after) are the weights and stickiness of the listener and of each shifted rule.
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
 notes:
   - When the listener (and, with O(include_rules), its rules) already forward as asked, nothing is
     written and no gate runs.
@@ -135,8 +131,6 @@ notes:
     health-checked before it takes real traffic.
   - If a write fails part-way, or an alarm fires, the module puts back what it changed, reads the
     listener again and reports it, so the result always shows the listener as it is.
-author:
-  - WedSync SRE (@wedsync)
 """
 
 EXAMPLES = r"""

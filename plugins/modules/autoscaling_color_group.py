@@ -156,11 +156,6 @@ attributes:
     details: Check mode compares the group with what is asked and returns the predicted group.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
 notes:
   - A group being deleted (status C(Delete in progress)) counts as absent; asking for it present fails.
   - Group metrics are always collected at the one granularity Auto Scaling offers, C(1Minute).
@@ -168,9 +163,8 @@ seealso:
   - module: amazon.aws.autoscaling_group
   - module: amazon.aws.autoscaling_group_info
   - module: community.aws.autoscaling_policy
-author:
-  - WedSync SRE (@wedsync)
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

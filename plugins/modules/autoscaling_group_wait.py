@@ -56,14 +56,8 @@ attributes:
     details: Waits for nothing and returns as skipped.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
-author:
-  - WedSync SRE (@wedsync)
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -32,18 +32,10 @@ options:
     elements: str
     choices: [SimpleScaling, StepScaling, TargetTrackingScaling, PredictiveScaling]
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
-author:
-  - WedSync SRE (@wedsync)
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

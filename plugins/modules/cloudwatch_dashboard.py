@@ -35,21 +35,13 @@ options:
       - Required with O(state=present).
     type: json
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
 notes:
   - CloudWatch checks the body when it is stored and refuses an invalid one; what it only warns about is returned
     in RV(validation_messages) and as warnings.
-author:
-  - WedSync SRE (@wedsync)
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

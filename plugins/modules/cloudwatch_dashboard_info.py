@@ -24,18 +24,10 @@ options:
       - Read only the dashboards whose names start with this.
     type: str
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
-author:
-  - WedSync SRE (@wedsync)
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

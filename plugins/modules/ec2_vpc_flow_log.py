@@ -97,11 +97,6 @@ attributes:
     details: Check mode reports the change and returns the flow log as it would be, with a null ID when one would be created.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
 notes:
   - Deleting a flow log does not delete its log group, bucket or stream, nor the records already delivered.
   - For S3 destinations the AWS default destination options (plain text, no Hive partitions, daily
@@ -110,9 +105,8 @@ seealso:
   - module: amazon.aws.cloudwatchlogs_log_group
   - module: amazon.aws.iam_role
   - module: amazon.aws.ec2_vpc_net
-author:
-  - WedSync SRE (@wedsync)
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

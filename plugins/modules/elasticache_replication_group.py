@@ -175,11 +175,6 @@ attributes:
   diff_mode:
     support: full
     details: C(before) and C(after) are RV(replication_group) before and after (predicted in check mode); no token.
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
 notes:
   - Node-level settings (engine version, parameter group, security groups, subnet group, maintenance
     window) are read from the primary's cache cluster, as ElastiCache reports them there.
@@ -187,9 +182,8 @@ seealso:
   - module: wedsync.platform.elasticache_replication_group_info
   - module: community.aws.elasticache_subnet_group
   - module: community.aws.elasticache
-author:
-  - WedSync SRE (@wedsync)
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags

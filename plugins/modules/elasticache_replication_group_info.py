@@ -27,16 +27,10 @@ attributes:
     details: The module only reads.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
 seealso:
   - module: wedsync.platform.elasticache_replication_group
-author:
-  - WedSync SRE (@wedsync)
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

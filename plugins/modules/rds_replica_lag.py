@@ -138,11 +138,6 @@ attributes:
     details: The module only reads, so check mode measures exactly as a normal run does.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - wedsync.platform.aws
 notes:
   - The PostgreSQL user needs the C(pg_monitor) role to read C(pg_stat_replication) and
     C(pg_stat_wal_receiver) in full; the RDS master user has it.
@@ -154,9 +149,8 @@ notes:
 seealso:
   - module: amazon.aws.rds_instance_info
   - module: amazon.aws.cloudwatch_metric_alarm
-author:
-  - WedSync SRE (@wedsync)
 extends_documentation_fragment:
+  - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -50,5 +50,5 @@ class TestMarkdown:
         journal = {"resumed": {"run_id": "20261207T010000Z-abcdef", "completed_steps": ["stage"]}}
         results = play((0, BEGIN), (1, journal), (2, {"end": True}), context=context)
         page = render_markdown(results[-1]["report"])
-        assert "AWX job 812 (template “Deploy”, launched by jo)" in page
+        assert "AWX job 812 (template 'Deploy', launched by jo)" in page
         assert "- Resumed run `20261207T010000Z-abcdef`; steps it had completed: stage." in page

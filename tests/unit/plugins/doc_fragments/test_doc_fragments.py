@@ -1,0 +1,62 @@
+# Copyright: WedSync SRE <ops@wedsync.com>
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The modules' documentation as ansible-doc shows it, with the doc fragments merged in.
+
+Of two fragments that set the same attribute key the first listed wins, and
+ansible.builtin.action_common_attributes.ACTIONGROUPS sets action_group membership to []: a module
+that lists wedsync.platform.aws after it is documented outside its action group, and no sanity
+test compares that with meta/runtime.yml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[4]
+MODULES = sorted(path.stem for path in (ROOT / "plugins" / "modules").glob("*.py"))
+AWS_GROUP = {
+    name
+    for name in yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())["action_groups"]["aws"]
+    if isinstance(name, str)
+}
+
+
+@pytest.fixture(scope="module")
+def docs() -> dict[str, dict[str, Any]]:
+    """Every module's merged documentation, from one ansible-doc run (it loads the collection itself)."""
+    result = subprocess.run(
+        [Path(sys.executable).parent / "ansible-doc", "--json", *(f"wedsync.platform.{name}" for name in MODULES)],
+        cwd=ROOT,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {name.rsplit(".", 1)[1]: entry["doc"] for name, entry in json.loads(result.stdout).items()}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_documented_action_group_is_the_one_in_runtime_yml(docs: dict[str, dict[str, Any]], module: str) -> None:
+    action_group = docs[module].get("attributes", {}).get("action_group")
+    if module in AWS_GROUP:
+        assert action_group["membership"] == ["wedsync.platform.aws"]
+    else:
+        assert action_group is None
+
+
+@pytest.mark.parametrize("module", sorted(AWS_GROUP))
+def test_aws_modules_document_the_fragments_attributes(docs: dict[str, dict[str, Any]], module: str) -> None:
+    attributes = docs[module]["attributes"]
+    assert attributes["check_mode"]["support"] == "full"
+    assert attributes["platform"]["platforms"] == "posix"
+    assert attributes["diff_mode"]["support"] in {"full", "none"}
+    assert docs[module]["author"] == ["WedSync SRE (@wedsync)"]
