@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 REPO = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((REPO / "meta" / "run_report.schema.json").read_text())
 PREFIX = "wedsync-local"
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
@@ -41,7 +44,11 @@ class Run:
 
 
 def read_reports(directory: Path) -> list[dict[str, Any]]:
-    return [json.loads(path.read_text()) for path in sorted(directory.glob("*/report.json"))]
+    """Every report.json a run left, each valid against the collection's schema."""
+    reports = [json.loads(path.read_text()) for path in sorted(directory.glob("*/report.json"))]
+    for report in reports:
+        jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    return reports
 
 
 class Runbooks:

@@ -48,7 +48,7 @@ class Host:
     def __init__(self, **variables: Any) -> None:
         self.vars: dict[str, Any] = {
             "inventory_hostname": "production-us-east-1",
-            "ansible_play_name": "Deploy a release blue/green",
+            "ansible_play_name": "Blue/green deploy",
             "ansible_facts": {},
             **variables,
         }
@@ -76,9 +76,9 @@ class Host:
 
 BEGIN = {
     "begin": {
-        "runbook": "deploy_blue_green",
+        "runbook": "blue_green",
         "action": "deploy",
-        "inputs": {"version": "1.2.3", "webhook": "https://hooks/x", "db": {"master_password": "p"}},
+        "inputs": {"blue_green_version": "1.2.3", "webhook": "https://hooks/x", "db": {"master_password": "p"}},
         "secret_inputs": ["webhook"],
         "environment": "production",
         "region": "us-east-1",
@@ -96,7 +96,7 @@ class TestBegin:
         assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", run["run_id"])
         assert TIME.match(run["started"])
         assert (run["runbook"], run["action"], run["environment"], run["region"]) == (
-            "deploy_blue_green",
+            "blue_green",
             "deploy",
             "production",
             "us-east-1",
@@ -115,8 +115,12 @@ class TestBegin:
         }
         event = result["wedsync_report_event"]
         assert event["kind"] == "begin"
-        assert event["inputs"] == {"version": "1.2.3", "webhook": REDACTED, "db": {"master_password": REDACTED}}
-        assert event["play"] == "Deploy a release blue/green"
+        assert event["inputs"] == {
+            "blue_green_version": "1.2.3",
+            "webhook": REDACTED,
+            "db": {"master_password": REDACTED},
+        }
+        assert event["play"] == "Blue/green deploy"
         assert result["ansible_facts"] == {"wedsync_report_events": [event]}
 
     def test_tower_variables_and_check_mode(self):
@@ -127,7 +131,7 @@ class TestBegin:
     def test_begin_starts_over(self):
         host = Host()
         first = host.run(BEGIN)
-        host.run({"phase": "preflight"})
+        host.run({"phase": "discover"})
         second = host.run(BEGIN)
         assert host.vars["ansible_facts"]["wedsync_report_events"] == [second["wedsync_report_event"]]
         end = host.run({"end": True})
@@ -167,7 +171,7 @@ class TestRun:
     def test_a_deploy_from_begin_to_end(self):
         host = Host(awx_job_id=812)
         run_id = host.run(BEGIN)["run"]["run_id"]
-        phase = host.run({"phase": "preflight", "detail": "read both colors"})
+        phase = host.run({"phase": "discover", "detail": "read both colors"})
         host.run({"gate": "live color healthy", "passed": True, "reason": "blue: 6 of 6 healthy"})
         host.run({"phase": "shift 100%"})
         host.run({"measurement": "time to full shift", "value": "31.5", "objective": 300})
@@ -180,7 +184,7 @@ class TestRun:
             "kind": "phase",
             "at": phase["wedsync_report_event"]["at"],
             "run_id": run_id,
-            "name": "preflight",
+            "name": "discover",
             "detail": "read both colors",
         }
         assert TIME.match(phase["wedsync_report_event"]["at"])
@@ -201,7 +205,7 @@ class TestRun:
         jsonschema.Draft202012Validator(SCHEMA).validate(report)
         assert report["outcome"] == "SUCCEEDED"
         assert report["summary"] == "1.2.3 is live on green."
-        assert [p["name"] for p in report["phases"]] == ["preflight", "shift 100%"]
+        assert [p["name"] for p in report["phases"]] == ["discover", "shift 100%"]
         assert report["measurements"][0]["value"] == 31.5
         assert report["measurements"][0]["met"] is True
         assert report["resumed"] is True
@@ -216,13 +220,13 @@ class TestRun:
             "SUCCEEDED",
             ["scale blue down tomorrow"],
         )
-        assert [p["name"] for p in summary["phases"]] == ["preflight", "shift 100%"]
+        assert [p["name"] for p in summary["phases"]] == ["discover", "shift 100%"]
         assert stats["data"]["wedsync_run_reports"] == {run_id: summary}
 
     def test_a_refusing_gate_fails_the_task_and_a_rescue_ends_the_run_refused(self):
         host = Host()
         host.run(BEGIN)
-        host.run({"phase": "preflight"})
+        host.run({"phase": "discover"})
         refused = host.run({"gate": "live color healthy", "passed": False, "reason": "blue: 2 of 6 targets healthy"})
         assert refused["failed"] is True
         assert refused["msg"] == "Refusing to deploy, nothing changed: blue: 2 of 6 targets healthy"

@@ -80,7 +80,7 @@ class Host:
         return Result(self.name, task, {"changed": False, **data})
 
 
-BEGIN = {"begin": {"runbook": "deploy_blue_green", "action": "deploy", "environment": "production"}}
+BEGIN = {"begin": {"runbook": "blue_green", "action": "deploy", "environment": "production"}}
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ class TestEnd:
         run_id = begin._result["run"]["run_id"]
         for result in (
             begin,
-            host.call(1, {"phase": "preflight"}),
+            host.call(1, {"phase": "discover"}),
             host.call(3, {"gate": "healthy", "passed": True, "reason": "6 of 6"}),
             host.call(4, {"phase": "shift 100%"}),
             host.call(9, {"measurement": "time to full shift", "value": 5, "objective": 300}),
@@ -147,7 +147,7 @@ class TestEnd:
         callback.v2_runner_on_ok(host.call(10, {"end": True, "summary": "1.2.3 is live."}))
 
         (directory,) = reports(tmp_path)
-        assert directory.name == f"deploy_blue_green-deploy-{run_id}"
+        assert directory.name == f"blue_green-deploy-{run_id}"
         assert sorted(p.name for p in directory.iterdir()) == ["report.json", "report.md", "timeline.svg"]
         report = report_json(directory)
         assert report["outcome"] == "SUCCEEDED"
@@ -185,7 +185,7 @@ class TestEnd:
 class TestRunsWithoutEnd:
     def test_a_failure_before_the_end_task_is_reported_failed(self, callback, display, tmp_path):
         host = Host()
-        for result in (host.call(0, BEGIN), host.call(1, {"phase": "preflight"}), host.call(2, {"phase": "stage"})):
+        for result in (host.call(0, BEGIN), host.call(1, {"phase": "discover"}), host.call(2, {"phase": "stage"})):
             callback.v2_runner_on_ok(result)
         failed = Result(host.name, "Create the launch template version", {"failed": True, "msg": "AccessDenied"})
         callback.v2_runner_on_failed(failed)
@@ -198,7 +198,7 @@ class TestRunsWithoutEnd:
         assert report["outcome"] == "FAILED"
         assert report["failure"] == {"task": "Create the launch template version", "message": "AccessDenied"}
         assert report["follow_ups"] == [ENDED_EARLY]
-        assert [(p["name"], p["status"]) for p in report["phases"]] == [("preflight", "succeeded"), ("stage", "failed")]
+        assert [(p["name"], p["status"]) for p in report["phases"]] == [("discover", "succeeded"), ("stage", "failed")]
         assert display.lines == [f"Run report (FAILED): {directory}/report.md"]
 
     def test_the_spool_of_a_run_it_reports_goes(self, callback, tmp_path):
@@ -275,7 +275,7 @@ class TestErrors:
         callback.v2_runner_on_ok(host.call(1, {"end": True}))
         callback.v2_playbook_on_stats(None)
         (warning,) = display.warnings
-        assert f"into {tmp_path / 'reports'}/deploy_blue_green-deploy-" in warning
+        assert f"into {tmp_path / 'reports'}/blue_green-deploy-" in warning
         assert display.lines == []
 
     def test_a_result_it_cannot_read_is_a_warning(self, callback, display):

@@ -25,15 +25,16 @@ CONTEXT = {
     "awx_schedule_name": None,
     "awx_user_name": None,
     "check_mode": False,
-    "play": "Deploy a release blue/green",
+    "play": "Blue/green deploy",
     "target": "production-us-east-1",
     "collection_version": "0.1.0",
 }
 BEGIN = {
     "begin": {
-        "runbook": "deploy_blue_green",
+        "runbook": "blue_green",
         "action": "deploy",
-        "inputs": {"version": "1.2.3", "deploy_steps": [10, 50, 100]},
+        "inputs": {"blue_green_version": "1.2.3", "blue_green_steps": [10, 50, 100]},
+        "secret_inputs": [],
         "environment": "production",
         "region": "us-east-1",
     }
@@ -66,74 +67,127 @@ def validate(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def deploy_events() -> list[dict[str, Any]]:
-    """A blue/green deploy of 1.2.3 to production in three steps, as its events would be."""
-    begin = {
-        "begin": {
-            **BEGIN["begin"],
-            "inputs": {"version": "1.2.3", "deploy_steps": [10, 50, 100], "slack_token": "xoxb-1"},
+    """A blue/green deploy of 1.2.3 to production in three steps, as the blue_green runbook's deploy records it.
+
+    Green (empty, on launch template version 13) gets version 14 with six instances, is smoke-tested through
+    the test listener, then takes 10%, 50% and 100% of the traffic from blue (release 1.2.2), each step
+    watched 300 s on the rollback alarms; blue keeps running for playbooks/rollback.yml.
+    """
+    listener = (
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/wedsync-production-alb/"
+        "50dc6c495c0c9188/f2f7dc8efc522ab2"
+    )
+    blue, green = "wedsync-production-blue", "wedsync-production-green"
+
+    def shift(seconds: float, step: int, before: dict[str, int], observed: float) -> list[tuple[float, dict[str, Any]]]:
+        """A canary step: its phase, then the listener's new weights and the alarms watched once it is over."""
+        after = {green: step, blue: 100 - step}
+        resource = {"id": listener, "type": "AWS::ElasticLoadBalancingV2::Listener", "change": "modified"}
+        watched = {
+            "measurement": f"alarms watched at {step}%",
+            "value": observed,
+            "unit": "s",
+            "objective": 300,
+            "objective_kind": "min",
+            "detail": "OK throughout",
         }
-    }
-    alarms = "0 of 4 rollback alarms in ALARM for 60 s"
+        end = seconds + observed + 2.7
+        return [
+            (seconds, {"phase": f"shift {step}% to green"}),
+            (end, {"resource": {**resource, "before": before, "after": after}}),
+            (end + 0.1, watched),
+        ]
+
     results = play(
-        (0, begin),
-        (0.2, {"journal": {"bucket": "wedsync-production-deployments-us-east-1", "key": "journal/deploy.json"}}),
-        (0.3, {"phase": "preflight", "detail": "read both colors"}),
-        (3.1, {"gate": "release bundle exists", "passed": True, "reason": "app-v1.2.3.zip is in the bucket"}),
-        (5.4, {"gate": "live color healthy", "passed": True, "reason": "blue: 6 of 6 targets healthy"}),
+        (0, BEGIN),
+        (0.3, {"gate": "input", "passed": True, "reason": "release 1.2.3, steps 10,50,100"}),
+        (0.4, {"phase": "discover"}),
+        (
+            4.6,
+            {
+                "gate": "estate",
+                "passed": True,
+                "reason": "load balancer, listeners, target groups and Auto Scaling groups found",
+            },
+        ),
+        (4.8, {"gate": "clean state", "passed": True, "reason": "deploy from blue"}),
+        (5.9, {"gate": "journal", "passed": True, "reason": "held by this run"}),
         (
             6.0,
             {
-                "gate": "replica lag under 5 s",
-                "passed": True,
-                "reason": "replica 2 at 7.8 s",
-                "override": "forced with -e deploy_force=true during the nightly vacuum",
+                "journal": {
+                    "bucket": "wedsync-production-runbooks-us-east-1",
+                    "key": "journal/production/blue_green.json",
+                    "resumed_from": None,
+                    "completed_steps": [],
+                    "took_over": None,
+                }
             },
         ),
-        (8.2, {"phase": "stage", "detail": "green: launch template version 14, 6 instances"}),
-        (9.0, {"resource": {"id": "lt-0a1b2c/14", "type": "launch template version", "change": "created"}}),
+        (6.4, {"phase": "stage green", "detail": "release 1.2.3, 6 instances"}),
         (
-            10.5,
+            24.7,
+            {
+                "gate": "target color takes no traffic",
+                "passed": True,
+                "reason": "wedsync-production-app-green needs no instance replaced",
+            },
+        ),
+        (
+            27.3,
             {
                 "resource": {
                     "id": "wedsync-production-app-green",
-                    "type": "Auto Scaling group",
+                    "type": "AWS::AutoScaling::AutoScalingGroup",
                     "change": "modified",
-                    "before": {"desired": 0},
-                    "after": {"desired": 6},
+                    "before": {"launch_template_version": "13", "desired_capacity": 0},
+                    "after": {"launch_template_version": "14", "desired_capacity": 6},
                 }
             },
         ),
-        (231.8, {"gate": "green healthy", "passed": True, "reason": "6 of 6 targets healthy"}),
-        (232.0, {"measurement": "time to healthy", "value": 221.5, "objective": 600}),
-        (232.1, {"phase": "smoke", "detail": "through the test listener on 8443"}),
-        (259.6, {"gate": "smoke test", "passed": True, "reason": "12 of 12 checks, GET /api/health 200"}),
-        (259.7, {"measurement": "smoke p99 latency", "value": 84, "unit": "ms", "objective": 500}),
-        (259.8, {"phase": "shift 10%"}),
-        (322.0, {"gate": "alarms quiet at 10%", "passed": True, "reason": alarms}),
-        (322.1, {"phase": "shift 50%"}),
-        (384.3, {"gate": "alarms quiet at 50%", "passed": True, "reason": alarms}),
-        (384.4, {"phase": "shift 100%"}),
         (
-            390.9,
+            268.9,
             {
-                "resource": {
-                    "id": "wedsync-production-alb:443",
-                    "type": "listener",
-                    "change": "modified",
-                    "before": {"blue": 100, "green": 0},
-                    "after": {"blue": 0, "green": 100},
-                }
+                "measurement": "time to a healthy green",
+                "value": 241.3,
+                "unit": "s",
+                "objective": 900,
+                "detail": (
+                    "6/6 instances in service on launch template version 14, 6/6 healthy in wedsync-production-green"
+                ),
             },
         ),
-        (391.0, {"measurement": "time to full shift", "value": 131.2, "objective": 300, "detail": "10% to 100%"}),
-        (452.5, {"gate": "alarms quiet at 100%", "passed": True, "reason": alarms}),
-        (452.6, {"phase": "finish", "detail": "record the switch for rollback.yml"}),
+        (269.3, {"phase": "smoke test green", "detail": "/api/health through port 8443"}),
         (
-            453.9,
-            {"resource": {"id": "/wedsync/production/deploy/us-east-1", "type": "SSM parameter", "change": "modified"}},
+            269.4,
+            {
+                "gate": "smoke URL",
+                "passed": True,
+                "reason": "https://wedsync-production-alb-123.us-east-1.elb.amazonaws.com:8443",
+            },
         ),
-        (454.0, {"follow_up": "blue keeps 1.2.2 for a rollback: scale it down once 1.2.3 has been quiet for a day"}),
-        (455.2, {"end": True, "summary": "Release 1.2.3 is live on green; blue keeps 1.2.2 for a rollback."}),
+        *shift(276.1, 10, {blue: 100}, 300.2),
+        *shift(579.2, 50, {green: 10, blue: 90}, 300.4),
+        *shift(882.5, 100, {green: 50, blue: 50}, 300.1),
+        (
+            1185.6,
+            {
+                "measurement": "time to full shift",
+                "value": 909.6,
+                "unit": "s",
+                "detail": "10%, 50%, 100% to green, each watched 300 s",
+            },
+        ),
+        (
+            1186.4,
+            {
+                "end": True,
+                "summary": (
+                    "Release 1.2.3 serves all traffic from green; "
+                    "blue (release 1.2.2) kept running for playbooks/rollback.yml."
+                ),
+            },
+        ),
     )
     events = results[-1]["ansible_facts"]["wedsync_report_events"]
     return [{**event, "run_id": "20261207T030000Z-4f9c2e"} for event in events]

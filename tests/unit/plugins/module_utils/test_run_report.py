@@ -37,14 +37,14 @@ EXAMPLE_SVG = ROOT / "docs" / "images" / "run-report-timeline.svg"
 
 class TestEvents:
     def test_begin_starts_a_run_with_who_where_and_redacted_inputs(self):
-        begin = {"begin": {**BEGIN["begin"], "inputs": {"version": "1.2.3", "db_password": "x"}, "secret_inputs": []}}
+        begin = {"begin": {**BEGIN["begin"], "inputs": {"blue_green_version": "1.2.3", "db_password": "x"}}}
         (result,) = play((0, begin), context={**CONTEXT, "awx_job_id": 812, "check_mode": True})
         event = result["wedsync_report_event"]
         assert event["kind"] == "begin"
         assert event["at"] == "2026-12-07T03:00:00.000Z"
         assert event["run_id"].startswith("20261207T030000Z-")
         assert len(event["run_id"]) == len("20261207T030000Z-") + 6
-        assert event["inputs"] == {"version": "1.2.3", "db_password": REDACTED}
+        assert event["inputs"] == {"blue_green_version": "1.2.3", "db_password": REDACTED}
         assert result["ansible_facts"] == {"wedsync_report_events": [event]}
         assert result["run"]["run_id"] == event["run_id"]
         assert result["run"]["started"] == event["at"]
@@ -54,7 +54,7 @@ class TestEvents:
         assert result["run"]["started_by"]["pid"] == 4242
 
     def test_events_accumulate_and_a_new_begin_starts_over(self):
-        results = play((0, BEGIN), (1, {"phase": "preflight"}), (2, {"follow_up": "x"}), (3, BEGIN))
+        results = play((0, BEGIN), (1, {"phase": "discover"}), (2, {"follow_up": "x"}), (3, BEGIN))
         assert [e["kind"] for e in results[2]["ansible_facts"]["wedsync_report_events"]] == [
             "begin",
             "phase",
@@ -64,7 +64,7 @@ class TestEvents:
         assert results[3]["ansible_facts"]["wedsync_report_events"] == [results[3]["wedsync_report_event"]]
 
     def test_an_event_without_a_run_is_returned_but_not_kept(self):
-        (result,) = play((0, {"phase": "preflight"}))
+        (result,) = play((0, {"phase": "discover"}))
         assert result["wedsync_report_event"]["run_id"] is None
         assert "ansible_facts" not in result
 
@@ -149,35 +149,71 @@ class TestBuildReport:
         report = validate(build_report(deploy_events()))
         assert report["outcome"] == "SUCCEEDED"
         assert report["run_id"] == "20261207T030000Z-4f9c2e"
+        assert (report["runbook"], report["action"]) == ("blue_green", "deploy")
+        assert report["play"] == "Blue/green deploy"
         assert report["started"] == "2026-12-07T03:00:00.000Z"
-        assert report["ended"] == "2026-12-07T03:07:35.200Z"
-        assert report["duration_seconds"] == 455.2
-        assert [p["name"] for p in report["phases"]] == [
-            "preflight",
-            "stage",
-            "smoke",
-            "shift 10%",
-            "shift 50%",
-            "shift 100%",
-            "finish",
+        assert report["ended"] == "2026-12-07T03:19:46.400Z"
+        assert report["duration_seconds"] == 1186.4
+        assert [(p["name"], p["detail"]) for p in report["phases"]] == [
+            ("discover", None),
+            ("stage green", "release 1.2.3, 6 instances"),
+            ("smoke test green", "/api/health through port 8443"),
+            ("shift 10% to green", None),
+            ("shift 50% to green", None),
+            ("shift 100% to green", None),
         ]
-        assert [p["duration_seconds"] for p in report["phases"]] == [7.9, 223.9, 27.7, 62.3, 62.3, 68.2, 2.6]
+        assert [p["duration_seconds"] for p in report["phases"]] == [6.0, 262.9, 6.8, 303.1, 303.3, 303.9]
         assert {p["status"] for p in report["phases"]} == {"succeeded"}
         assert report["phases"][-1]["ended"] == report["ended"]
-        assert report["inputs"]["slack_token"] == REDACTED
-        assert report["gates"][2]["override"].startswith("forced with")
-        assert not any(g["stopped"] for g in report["gates"])
-        assert [r["change"] for r in report["resources"]] == ["created", "modified", "modified", "modified"]
-        assert report["journal"]["bucket"] == "wedsync-production-deployments-us-east-1"
+        assert report["inputs"] == {"blue_green_version": "1.2.3", "blue_green_steps": [10, 50, 100]}
+        assert [g["name"] for g in report["gates"]] == [
+            "input",
+            "estate",
+            "clean state",
+            "journal",
+            "target color takes no traffic",
+            "smoke URL",
+        ]
+        assert report["gates"][0]["reason"] == "release 1.2.3, steps 10,50,100"
+        assert all(g["passed"] and g["override"] is None and not g["stopped"] for g in report["gates"])
+        fields = ("name", "value", "objective", "objective_kind", "met")
+        measured = [tuple(m[field] for field in fields) for m in report["measurements"]]
+        assert measured == [
+            ("time to a healthy green", 241.3, 900, "max", True),
+            ("alarms watched at 10%", 300.2, 300, "min", True),
+            ("alarms watched at 50%", 300.4, 300, "min", True),
+            ("alarms watched at 100%", 300.1, 300, "min", True),
+            ("time to full shift", 909.6, None, "max", None),
+        ]
+        group, *steps = report["resources"]
+        assert (group["id"], group["type"], group["change"]) == (
+            "wedsync-production-app-green",
+            "AWS::AutoScaling::AutoScalingGroup",
+            "modified",
+        )
+        assert group["after"] == {"launch_template_version": "14", "desired_capacity": 6}
+        assert {(r["type"], r["change"]) for r in steps} == {("AWS::ElasticLoadBalancingV2::Listener", "modified")}
+        assert [r["after"]["wedsync-production-green"] for r in steps] == [10, 50, 100]
+        assert all(sum(r["after"].values()) == 100 for r in steps)
+        assert [r["before"] for r in steps[1:]] == [r["after"] for r in steps[:-1]]
+        assert report["journal"] == {
+            "bucket": "wedsync-production-runbooks-us-east-1",
+            "key": "journal/production/blue_green.json",
+            "resumed_from": None,
+            "completed_steps": [],
+            "took_over": None,
+        }
         assert report["resumed"] is False
         assert report["failure"] is None
-        assert report["summary"] == "Release 1.2.3 is live on green; blue keeps 1.2.2 for a rollback."
-        assert len(report["follow_ups"]) == 1
+        assert report["summary"] == (
+            "Release 1.2.3 serves all traffic from green; blue (release 1.2.2) kept running for playbooks/rollback.yml."
+        )
+        assert report["follow_ups"] == []
 
     def test_refused_by_a_gate(self):
         results = play(
             (0, BEGIN),
-            (0.5, {"phase": "preflight"}),
+            (0.5, {"phase": "discover"}),
             (4, {"gate": "live color healthy", "passed": False, "reason": "blue: 2 of 6 targets healthy"}),
         )
         events = [*results[0]["ansible_facts"]["wedsync_report_events"], results[1]["wedsync_report_event"]]
@@ -187,11 +223,11 @@ class TestBuildReport:
         assert report["gates"][0]["stopped"] is True
         assert report["phases"][0]["status"] == "failed"
         assert report["duration_seconds"] == 4.0
-        assert report["summary"] == "deploy_blue_green deploy refused, nothing changed: blue: 2 of 6 targets healthy."
+        assert report["summary"] == "blue_green deploy refused, nothing changed: blue: 2 of 6 targets healthy."
 
     def test_refused_then_ended_by_a_rescue(self):
         gate = {"gate": "live color healthy", "passed": False, "reason": "blue: 2 of 6 targets healthy"}
-        results = play((0, BEGIN), (1, {"phase": "preflight"}), (2, gate))
+        results = play((0, BEGIN), (1, {"phase": "discover"}), (2, gate))
         events = merge_events(
             results[1]["ansible_facts"]["wedsync_report_events"], [results[2]["wedsync_report_event"]]
         )
@@ -214,7 +250,7 @@ class TestBuildReport:
         assert report["failure"] == failure
         assert [p["status"] for p in report["phases"]] == ["succeeded", "failed"]
         assert report["phases"][-1]["duration_seconds"] == 11.0
-        assert report["summary"] == "deploy_blue_green deploy failed after 41s in shift 50%: ELB throttled the request."
+        assert report["summary"] == "blue_green deploy failed after 41s in shift 50%: ELB throttled the request."
 
     def test_rolled_back_fails_the_phase_a_gate_stopped_in_not_the_rollback(self):
         stop = {"gate": "alarms quiet at 50%", "passed": False, "reason": "5xx alarm fired", "changed_anything": True}
@@ -231,7 +267,7 @@ class TestBuildReport:
         report = validate(build_report([*events, *(r["wedsync_report_event"] for r in results[3:])]))
         assert report["outcome"] == "ROLLED_BACK"
         assert [p["status"] for p in report["phases"]] == ["failed", "succeeded"]
-        assert report["summary"] == "deploy_blue_green deploy rolled back after 25s: 5xx alarm fired."
+        assert report["summary"] == "blue_green deploy rolled back after 25s: 5xx alarm fired."
         assert results[-1]["report"]["outcome"] == "ROLLED_BACK"
 
     def test_rolled_back_without_a_gate_fails_the_last_phase(self):
@@ -358,7 +394,7 @@ class TestFiles:
     def test_write_leaves_the_three_files(self, tmp_path):
         report = build_report(deploy_events())
         directory = report_directory(str(tmp_path / "reports"), report)
-        assert directory == str(tmp_path / "reports" / "deploy_blue_green-deploy-20261207T030000Z-4f9c2e")
+        assert directory == str(tmp_path / "reports" / "blue_green-deploy-20261207T030000Z-4f9c2e")
         paths = write_report(report, directory)
         assert sorted(Path(path).name for path in paths.values()) == ["report.json", "report.md", "timeline.svg"]
         assert validate(json.loads(Path(paths["json"]).read_text())) == report

@@ -11,24 +11,49 @@ class TestMarkdown:
     def test_a_deploy_page(self):
         page = render_markdown(build_report(deploy_events()))
         lines = page.splitlines()
-        assert lines[0] == "# **SUCCEEDED** · deploy_blue_green deploy"
-        assert lines[2] == "Release 1.2.3 is live on green; blue keeps 1.2.2 for a rollback."
-        assert "- **Who**: sre on ops-bastion-1 (pid 4242)" in lines
-        assert "- **When**: 2026-12-07 03:00:00 → 03:07:35 UTC" in lines
-        assert "- **Where**: production · us-east-1 (host production-us-east-1)" in lines
-        assert "- **How long**: 7m 35s" in lines
-        assert "![timeline](timeline.svg)" in lines
-        assert "| shift 10% | +04:19 | 1m 02s | ✓ succeeded |" in lines
-        override = "overridden: forced with -e deploy_force=true during the nightly vacuum"
-        assert f"| ✓ | replica lag under 5 s | replica 2 at 7.8 s | {override} | +00:06 |" in lines
-        assert "| time to full shift (10% to 100%) | 2m 11s | ≤ 5m | ✓ |" in lines
-        assert "| smoke p99 latency | 84 ms | ≤ 500 ms | ✓ |" in lines
-        assert (
-            '| modified | Auto Scaling group | wedsync-production-app-green | {"desired": 0} → {"desired": 6} |'
-            in lines
+        assert lines[0] == "# **SUCCEEDED** · blue_green deploy"
+        assert lines[2] == (
+            "Release 1.2.3 serves all traffic from green; blue (release 1.2.2) kept running for playbooks/rollback.yml."
         )
-        assert f"| slack_token | {REDACTED} |" in lines
+        assert "- **Who**: sre on ops-bastion-1 (pid 4242)" in lines
+        assert "- **When**: 2026-12-07 03:00:00 → 03:19:46 UTC" in lines
+        assert "- **Where**: production · us-east-1 (host production-us-east-1)" in lines
+        assert "- **How long**: 19m 46s" in lines
+        assert "- **Run**: `20261207T030000Z-4f9c2e` · collection 0.1.0 · play 'Blue/green deploy'" in lines
+        assert "![timeline](timeline.svg)" in lines
+        assert "| stage green (release 1.2.3, 6 instances) | +00:06 | 4m 23s | ✓ succeeded |" in lines
+        assert "| shift 10% to green | +04:36 | 5m 03s | ✓ succeeded |" in lines
+        assert "| ✓ | clean state | deploy from blue |  | +00:04 |" in lines
+        assert "| ✓ | journal | held by this run |  | +00:05 |" in lines
+        assert "overridden" not in page
+        assert "| alarms watched at 50% (OK throughout) | 5m | ≥ 5m | ✓ |" in lines
+        assert "| time to full shift (10%, 50%, 100% to green, each watched 300 s) | 15m 10s |  | — |" in lines
+        group = (
+            '{"launch_template_version": "13", "desired_capacity": 0}'
+            ' → {"launch_template_version": "14", "desired_capacity": 6}'
+        )
+        assert f"| modified | AWS::AutoScaling::AutoScalingGroup | wedsync-production-app-green | {group} |" in lines
+        assert "| blue_green_steps | [10, 50, 100] |" in lines
+        assert "- Kept in `s3://wedsync-production-runbooks-us-east-1/journal/production/blue_green.json`." in lines
         assert "## Failure" not in page
+        assert "## Follow-ups" not in page
+
+    def test_secret_inputs_and_overridden_gates(self):
+        begin = {
+            "begin": {
+                **BEGIN["begin"],
+                "action": "rollback",
+                "inputs": {"blue_green_rollback_force": True, "notify_token": "xoxb-1"},
+                "secret_inputs": ["notify_token"],
+            }
+        }
+        forced = "blue now runs release 1.2.4, not 1.2.2, which passed its checks there"
+        gate = {"gate": "target color verified", "passed": True, "reason": "recorded", "override": forced}
+        page = render_markdown(play((0, begin), (2, gate), (3, {"end": True}))[-1]["report"])
+        lines = page.splitlines()
+        assert f"| ✓ | target color verified | recorded | overridden: {forced} | +00:02 |" in lines
+        assert f"| notify_token | {REDACTED} |" in lines
+        assert "xoxb-1" not in page
 
     def test_a_failed_run_puts_the_failure_and_follow_ups_first(self):
         failure = {"task": "Shift | 50%", "message": "ELB said:\nThrottling"}
@@ -36,7 +61,7 @@ class TestMarkdown:
             (0, BEGIN), (1, {"phase": "a|b"}), (2, {"follow_up": "roll back"}), (3, {"end": True, "failure": failure})
         )
         page = render_markdown(results[-1]["report"])
-        assert page.startswith("# **FAILED** · deploy_blue_green deploy\n")
+        assert page.startswith("# **FAILED** · blue_green deploy\n")
         assert (
             page.index("## Failure") < page.index("## Follow-ups") < page.index("![timeline]") < page.index("## Phases")
         )

@@ -27,16 +27,41 @@ class TestSvg:
     def test_a_deploy_timeline(self):
         root = svg_root(build_report(deploy_events()))
         labels = texts(root)
-        assert labels[0] == "SUCCEEDED · deploy_blue_green deploy"
-        phases = ["preflight", "stage", "smoke", "shift 10%", "shift 50%", "shift 100%", "finish"]
+        assert labels[0] == "SUCCEEDED · blue_green deploy"
+        phases = [
+            "discover",
+            "stage green",
+            "smoke test green",
+            "shift 10% to green",
+            "shift 50% to green",
+            "shift 100% to green",
+        ]
         assert [label for label in labels if label in phases] == phases
-        assert "2m 11s of 5m objective ✓" in labels
-        assert "3m 42s of 10m objective ✓" in labels
-        assert not any("smoke p99" in label for label in labels)
-        assert {"0s", "1m", "2m", "7m"} <= set(labels)
+        assert "4m 01s of 15m objective ✓" in labels
+        assert labels.count("5m of 5m objective ✓") == 3
+        assert "time to full shift" not in labels
+        assert {"0s", "5m", "10m", "15m"} <= set(labels)
         diamonds = root.findall(f"./{SVG}g/{SVG}polygon")
-        assert len(diamonds) == 8
-        assert sum(p.get("fill") == "#ef8f00" for p in diamonds) == 1
+        assert len(diamonds) == 6
+        assert {p.get("fill") for p in diamonds} == {"#2e7d32"}
+
+    def test_an_overridden_gate_is_amber_and_only_times_with_objectives_are_gauged(self):
+        forced = "blue now runs release 1.2.4, not 1.2.2, which passed its checks there"
+        results = play(
+            (0, BEGIN),
+            (1, {"gate": "target color verified", "passed": True, "reason": "recorded", "override": forced}),
+            (2, {"gate": "journal", "passed": True, "reason": "held by this run"}),
+            (3, {"measurement": "smoke p99 latency", "value": 84, "unit": "ms", "objective": 500}),
+            (4, {"measurement": "time to full shift", "value": 3}),
+            (5, {"end": True}),
+        )
+        root = svg_root(results[-1]["report"])
+        diamonds = root.findall(f"./{SVG}g/{SVG}polygon")
+        assert [p.get("fill") for p in diamonds] == ["#ef8f00", "#2e7d32"]
+        assert any(forced in (t.text or "") for t in root.iter(f"{SVG}title"))
+        labels = texts(root)
+        assert not any("smoke p99" in label or "time to full shift" in label for label in labels)
+        assert "times against objectives" not in labels
 
     def test_an_objective_missed(self):
         results = play(
