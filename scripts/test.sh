@@ -23,7 +23,7 @@ stage_sanity() {
 }
 
 stage_unit() {
-  pytest tests/unit -q --durations=5
+  pytest tests/unit -q -n auto --durations=5
 }
 
 twin_up() {
