@@ -9,30 +9,21 @@ balancer serves, not on the wording of the output.
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 from harness import PREFIX, REPO, Runbooks
-from twin.client import TwinClient
+from twin.client import TwinClient, TwinError, use_running_twin
 
 ENV_FILE = Path(os.environ.get("WEDSYNC_TWIN_STATE", REPO / ".twin")) / "env"
 
 
-def _load_twin_env() -> None:
-    if os.environ.get("WEDSYNC_TWIN_CONTROL_URL"):
-        return
-    if not ENV_FILE.exists():
-        raise pytest.UsageError("the twin is not running: `make twin-up` first (it writes .twin/env)")
-    for line in ENV_FILE.read_text().splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export ") :].partition("=")
-            os.environ[key] = shlex.split(value)[0] if value else ""
-
-
-_load_twin_env()
+try:
+    use_running_twin(ENV_FILE)
+except TwinError as error:
+    raise pytest.UsageError(str(error)) from None
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -13,24 +12,16 @@ from typing import Any
 
 import boto3
 import pytest
-from twin.client import TwinClient
+from twin.client import TwinClient, TwinError, use_running_twin
 
 REPO = Path(__file__).resolve().parents[2]
 ENV_FILE = Path(os.environ.get("WEDSYNC_TWIN_STATE", REPO / ".twin")) / "env"
 
 
-def _load_twin_env() -> None:
-    if os.environ.get("WEDSYNC_TWIN_CONTROL_URL"):
-        return
-    if not ENV_FILE.exists():
-        raise pytest.UsageError("the twin is not running: `make twin-up` first (it writes .twin/env)")
-    for line in ENV_FILE.read_text().splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export ") :].partition("=")
-            os.environ[key] = shlex.split(value)[0] if value else ""
-
-
-_load_twin_env()
+try:
+    use_running_twin(ENV_FILE)
+except TwinError as error:
+    raise pytest.UsageError(str(error)) from None
 
 
 @pytest.fixture(scope="session")

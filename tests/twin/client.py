@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -12,6 +13,20 @@ from typing import Any
 
 class TwinError(RuntimeError):
     """The control API refused a call; the message is its reason."""
+
+
+def use_running_twin(env_file: str | os.PathLike[str]) -> None:
+    """Point this process at the running twin (endpoint, credentials, control API) from the env file
+    `twin up` writes, unless the environment already names a twin."""
+    if os.environ.get("WEDSYNC_TWIN_CONTROL_URL"):
+        return
+    if not os.path.exists(env_file):
+        raise TwinError(f"the twin is not running: `make twin-up` first (it writes {env_file})")
+    with open(env_file, encoding="utf-8") as lines:
+        for line in lines:
+            if line.startswith("export "):
+                key, _, value = line[len("export ") :].strip().partition("=")
+                os.environ[key] = shlex.split(value)[0] if value else ""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
