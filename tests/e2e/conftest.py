@@ -1,7 +1,7 @@
 """End-to-end tests of the runbooks, run as a user runs them, on one provisioned estate of the twin.
 
 The Molecule scenario `site` leaves the estate it built and verified; these tests run on it rather
-than provisioning again (a session that finds no estate runs site.yml first). Each runbook run gets
+than provisioning again (a test run that finds no estate runs site.yml first). Each runbook run gets
 a report directory of its own, and the tests assert on its report.json, on AWS and on what the load
 balancer serves, not on the wording of the output.
 """
