@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)/tests
 
 COLLECTION_LINK := .cache/collections/ansible_collections/wedsync/platform
 
-.PHONY: help deps system-deps demo test twin-up twin-down twin-release twin-status lint sanity unit integration e2e benchmarks changelog clean
+.PHONY: help deps system-deps demo test twin-up twin-down twin-release twin-status lint sanity unit integration hosts e2e benchmarks changelog clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,7 +64,10 @@ unit: deps ## Unit tests
 integration: deps ## Integration tests against the twin
 	scripts/test.sh integration
 
-e2e: deps ## Molecule scenarios, then every runbook end to end on the estate they leave
+hosts: deps ## Molecule host_baseline on the twin's systemd containers
+	scripts/test.sh hosts
+
+e2e: deps ## Molecule site, then every runbook end to end on the estate it leaves
 	scripts/test.sh e2e
 
 benchmarks: deps ## Benchmarks against the twin, printing their figures

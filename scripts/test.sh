@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# The whole suite, as `make test` and CI run it. One stage by name: scripts/test.sh unit
-# Stages: lint sanity unit integration e2e (benchmarks runs only when named). Each stage prints its
-# time, and the pytest stages their slowest tests.
+# The whole suite, as `make test` and CI run it. Stages by name run one after the other:
+#   scripts/test.sh unit          scripts/test.sh lint sanity
+# Stages: lint sanity unit integration hosts e2e (benchmarks runs only when named). Each stage prints
+# its time, and the pytest stages their slowest tests.
+#
+# Without names, the suite runs in two lanes at once, since the stages on the twin spend much of
+# their time waiting on it and the machine has two cores: e2e (site.yml provisions the estate once,
+# then every runbook runs on it) in the foreground, and integration, hosts, unit, lint and sanity in
+# the background, each stage on a twin of its own; the background's output follows the foreground's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,8 +15,11 @@ export PATH="$PWD/.venv/bin:$PATH"
 export PYTHONPATH="$PWD/tests"
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"
 export CONTAINERS_CONF="$PWD/tests/twin/containers.conf"
-# The suite runs its own twin, so a twin left up for a demo keeps its state.
-export WEDSYNC_TWIN_STATE="$PWD/.cache/twin-test"
+
+# The suite runs twins of its own, so a twin left up for a demo keeps its state.
+use_twin() {
+  export WEDSYNC_TWIN_STATE="$PWD/.cache/twin-$1"
+}
 
 stage_lint() {
   ruff check --output-format concise .
@@ -54,6 +63,7 @@ twin_down_and_check_nothing_left() {
 }
 
 stage_integration() {
+  use_twin integration
   twin_up
   local status=0
   pytest tests/integration -q --durations=10 || status=$?
@@ -61,15 +71,22 @@ stage_integration() {
   return "$status"
 }
 
-# One twin for the Molecule scenarios and the runbooks' end-to-end tests: `site` provisions and
-# verifies the estate and leaves it; tests/e2e runs every runbook on it instead of provisioning again.
+# The host_baseline role on the twin's systemd containers: no AWS, so no twin server.
+stage_hosts() {
+  use_twin hosts
+  local status=0
+  molecule test -s host_baseline || status=1
+  twin_down_and_check_nothing_left || status=1
+  return "$status"
+}
+
+# One twin for the estate: Molecule's `site` provisions and verifies it and leaves it; tests/e2e
+# runs every runbook on it instead of provisioning again.
 stage_e2e() {
-  local scenario status=0
+  use_twin e2e
+  local status=0
   twin_up
-  for scenario in molecule/*/molecule.yml; do
-    scenario=$(basename "$(dirname "$scenario")")
-    molecule test -s "$scenario" || status=1
-  done
+  molecule test -s site || status=1
   if [ "$status" -eq 0 ]; then
     pytest tests/e2e -q --durations=10 || status=$?
   fi
@@ -78,6 +95,7 @@ stage_e2e() {
 }
 
 stage_benchmarks() {
+  use_twin benchmarks
   twin_up
   local bench status=0
   for bench in benchmarks/*.py; do
@@ -91,18 +109,46 @@ run_stage() {
   local name=$1 started status=0
   started=$(date +%s)
   echo "==> $name"
-  "stage_$name" || status=$?
+  # In a subshell: a stage's twin and environment end with it.
+  ("stage_$name") || status=$?
   echo "<== $name: $([ "$status" -eq 0 ] && echo ok || echo "FAILED ($status)") in $(( $(date +%s) - started ))s"
   return "$status"
 }
 
-stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit integration e2e)
-failed=()
-for stage in "${stages[@]}"; do
+# Runs the stages named after the first argument one after the other; the file named first gets
+# the names of those that failed, one per line.
+run_stages() {
+  local failed_file=$1 stage
+  shift
+  : >"$failed_file"
+  for stage in "$@"; do
+    run_stage "$stage" || echo "$stage" >>"$failed_file"
+  done
+}
+
+for stage in "$@"; do
   declare -F "stage_$stage" >/dev/null || { echo "unknown stage: $stage" >&2; exit 2; }
-  run_stage "$stage" || failed+=("$stage")
 done
+
+logs=.cache/test-logs
+mkdir -p "$logs"
+if [ $# -gt 0 ]; then
+  stages=("$@")
+  run_stages "$logs/failed" "${stages[@]}"
+else
+  foreground=(e2e)
+  background=(integration hosts unit lint sanity)
+  stages=("${foreground[@]}" "${background[@]}")
+  echo "--- ${background[*]} run in the background; their output follows"
+  run_stages "$logs/failed-background" "${background[@]}" >"$logs/background.log" 2>&1 &
+  background_pid=$!
+  run_stages "$logs/failed" "${foreground[@]}"
+  wait "$background_pid" || true
+  echo "--- the background: ${background[*]}"
+  cat "$logs/background.log"
+  cat "$logs/failed-background" >>"$logs/failed"
+fi
+mapfile -t failed <"$logs/failed"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED stages: ${failed[*]}"
   exit 1
