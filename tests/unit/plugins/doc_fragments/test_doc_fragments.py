@@ -60,3 +60,20 @@ def test_aws_modules_document_the_fragments_attributes(docs: dict[str, dict[str,
     assert attributes["platform"]["platforms"] == "posix"
     assert attributes["diff_mode"]["support"] in {"full", "none"}
     assert docs[module]["author"] == ["WedSync SRE (@wedsync)"]
+
+
+def calls_aws(module: str) -> bool:
+    """A module on the AWS base class, or an action plugin that takes the AWS connection options."""
+    source = (ROOT / "plugins" / "modules" / f"{module}.py").read_text()
+    action = ROOT / "plugins" / "action" / f"{module}.py"
+    return "WedSyncAWSModule(" in source or (action.exists() and "AWS_OPTIONS" in action.read_text())
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_module_that_calls_aws_is_in_the_aws_action_group(module: str) -> None:
+    # Out of the group, a module ignores the region and endpoint a play's module_defaults set for
+    # group/wedsync.platform.aws: on the twin it would reach real AWS.
+    assert calls_aws(module) == (module in AWS_GROUP), (
+        f"{module} {'calls AWS' if calls_aws(module) else 'does not call AWS'}: "
+        f"{'add it to' if calls_aws(module) else 'remove it from'} action_groups.aws in meta/runtime.yml"
+    )
