@@ -11,15 +11,18 @@ export CONTAINERS_CONF := $(CURDIR)/tests/twin/containers.conf
 export PYTHONPATH := $(CURDIR)/tests
 
 COLLECTION_LINK := .cache/collections/ansible_collections/wedsync/platform
+COLLECTION_VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 
-.PHONY: help deps system-deps demo test twin-up twin-down twin-release twin-status lint sanity unit integration hosts e2e benchmarks changelog clean
+.PHONY: help deps system-deps demo test twin-up twin-down twin-release twin-status lint sanity unit integration hosts e2e benchmarks changelog collection ee clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements.txt
+# The pinned developer environment, and the collection's runtime floors, so that a requirement
+# added to requirements.txt is installed even before requirements-dev.txt pins it.
+$(BIN)/.installed: requirements-dev.txt requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements.txt
 	touch $@
 
 $(COLLECTION_LINK):
@@ -29,7 +32,7 @@ $(COLLECTION_LINK):
 system-deps: ## Install missing Debian packages (podman, runc, debootstrap, postgresql)
 	@scripts/system-deps.sh
 
-deps: system-deps $(BIN)/.installed $(COLLECTION_LINK) ## Virtualenv from pinned requirements, Debian packages, collection path
+deps: system-deps $(BIN)/.installed $(COLLECTION_LINK) ## Virtualenv from requirements-dev.txt, Debian packages, collection path
 
 demo: deps ## Provision both regions of the local twin with site.yml and summarise what exists
 	$(BIN)/python -m twin up
@@ -76,5 +79,13 @@ benchmarks: deps ## Benchmarks against the twin, printing their figures
 changelog: deps ## Release the changelog from fragments
 	$(BIN)/antsibull-changelog release
 
-clean: twin-down ## Remove the virtualenv and local state
-	rm -rf $(VENV) .cache .twin .pytest_cache .ruff_cache tests/output
+collection: $(BIN)/.installed ## Build the collection artifact into build/
+	$(BIN)/ansible-galaxy collection build --force --output-path build
+
+# The image ansible-navigator.yml runs; ansible-builder pulls the base image and the collections
+# galaxy.yml depends on, so this needs podman and the registries.
+ee: collection ## Build the execution environment image wedsync-platform-ee:<version>
+	$(BIN)/ansible-builder build -f execution-environment.yml -t wedsync-platform-ee:$(COLLECTION_VERSION)
+
+clean: twin-down ## Remove the virtualenv, local state and build output
+	rm -rf $(VENV) .cache .twin .pytest_cache .ruff_cache tests/output build context

@@ -30,7 +30,7 @@ if [[ ! -x $PYTHON ]]; then
 fi
 # validate-modules imports voluptuous; without it ansible-test would try to download it.
 if ! "$PYTHON" -c 'import voluptuous' 2>/dev/null; then
-  echo "sanity: $PYTHON lacks voluptuous, which validate-modules needs (add it to requirements.txt)" >&2
+  echo "sanity: $PYTHON lacks voluptuous, which validate-modules needs (add it to requirements-dev.in and requirements-dev.txt)" >&2
   exit 2
 fi
 

@@ -21,10 +21,15 @@ use_twin() {
   export WEDSYNC_TWIN_STATE="$PWD/.cache/twin-$1"
 }
 
+# run_stage calls stages on the left of ||, where errexit does not apply: each linter's status is
+# kept so that one failing is not hidden by the next passing.
 stage_lint() {
-  ruff check --output-format concise .
-  ruff format --check .
-  ansible-lint --nocolor -q
+  local status=0
+  ruff check --output-format concise . || status=1
+  ruff format --check . || status=1
+  ansible-lint --nocolor -q || status=1
+  antsibull-changelog lint || status=1
+  return "$status"
 }
 
 stage_sanity() {
