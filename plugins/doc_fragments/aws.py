@@ -3,30 +3,38 @@
 
 
 class ModuleDocFragment:
-    # What every AWS module (and AWS action plugin) of the collection documents alike.
+    # What every AWS module (and AWS action plugin) of the collection documents alike, attributes
+    # included (so neither ansible.builtin.action_common_attributes nor its ACTIONGROUPS, whose
+    # membership is [], is listed):
     #
     #   extends_documentation_fragment:
     #     - wedsync.platform.aws
     #     - amazon.aws.common.modules
     #     - amazon.aws.region.modules
     #     - amazon.aws.boto3
-    #     - ansible.builtin.action_common_attributes
-    #     - ansible.builtin.action_common_attributes.ACTIONGROUPS
     #
-    # The amazon.aws and ansible.builtin fragments stay listed in each module: ansible-core does not
+    # plus amazon.aws.tags for a module with tags/purge_tags and wedsync.platform.wait for one with
+    # wait/wait_timeout. The amazon.aws fragments stay listed in each module: ansible-core does not
     # follow extends_documentation_fragment inside a fragment.
     #
-    # Attributes merge key by key, and the first to set a key wins: the module's own entry, then the
-    # fragments in the order listed. So list this one before ACTIONGROUPS, whose membership is [].
-    # A module restates an attribute to add details (check_mode: support: full, details: ...).
-    # diff_mode is not here: modules that only read or wait support none, the others full.
+    # Attributes merge key by key and the module's own entry wins: a module restates an attribute
+    # to add details (check_mode: details: ...) or to change it (diff_mode: support: full, for the
+    # modules that change something; those that only read or wait support none).
     DOCUMENTATION = r"""
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
   platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
     platforms: posix
   action_group:
+    description: Action is part of action_group(s), for convenient setting of module_defaults.
+    support: N/A
     membership:
       - wedsync.platform.aws
 author:

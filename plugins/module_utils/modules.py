@@ -21,10 +21,8 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
     import botocore.config
     import botocore.exceptions
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
-    _get_user_agent_string,
-    get_aws_connection_info,
-)
+from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.module_utils.common import set_collection_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
@@ -32,9 +30,10 @@ from ansible_collections.wedsync.platform.plugins.module_utils.version import CO
 
 WEDSYNC_PLATFORM_COLLECTION_NAME = "wedsync.platform"
 
-# AWSRetry retries "Throttling" by default but not the "ThrottlingException" that CloudWatch,
-# Secrets Manager and the twin's fault layer answer with: pass these to jittered_backoff().
-THROTTLING_ERROR_CODES = ["ThrottlingException", "Throttling"]
+
+def user_agent() -> str:
+    """What botocore sends as the user agent: amazon.aws's format, naming this collection."""
+    return f"APN/1.0 Ansible/{ANSIBLE_VERSION} {WEDSYNC_PLATFORM_COLLECTION_NAME}/{COLLECTION_VERSION}"
 
 
 class WedSyncAWSModule(AnsibleAWSModule):
@@ -57,7 +56,7 @@ class WedSyncAWSModule(AnsibleAWSModule):
         params = dict(region=region, endpoint=endpoint_url, **connect_kwargs)
         params.update(extra_params)
         profile = params.pop("profile_name", None)
-        config = botocore.config.Config(user_agent=_get_user_agent_string())
+        config = botocore.config.Config(user_agent=user_agent())
         for name in ("config", "aws_config"):
             extra = params.pop(name, None)
             if isinstance(extra, dict):

@@ -19,7 +19,13 @@ description:
   - Returns the DNS records that validate the certificate, for a task that writes them to DNS, and can
     wait until ACM has issued it.
   - M(community.aws.acm_certificate) imports certificates; this module requests them.
+  - With O(wait=true), waits until ACM has issued the certificate, which for DNS validation means its
+    validation records are in DNS, and fails if ACM reports validation failed or timed out.
+    O(wait_timeout) also bounds the wait for ACM to publish the validation records of a new certificate.
+  - The certificate's C(Name) tag is always O(name); O(tags) gives the others.
 options:
+  wait_timeout:
+    default: 900
   name:
     description:
       - The certificate's C(Name) tag, which identifies it to this module.
@@ -50,18 +56,6 @@ options:
     type: str
     choices: [RSA_2048, EC_prime256v1, EC_secp384r1]
     default: RSA_2048
-  tags:
-    description:
-      - Tags for the certificate besides C(Name), which is always O(name).
-      - With O(purge_tags=true), tags not listed here are removed. Without O(tags), an existing
-        certificate's tags are left alone.
-    type: dict
-    aliases: [resource_tags]
-  purge_tags:
-    description:
-      - Remove tags the certificate has and O(tags) does not list.
-    type: bool
-    default: true
   state:
     description:
       - V(present) makes sure a matching certificate exists.
@@ -70,25 +64,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  wait:
-    description:
-      - Wait until ACM has issued the certificate, which for DNS validation means its validation
-        records are in DNS. Fails if ACM reports validation failed or timed out.
-    type: bool
-    default: false
-  wait_timeout:
-    description:
-      - How long, in seconds, to wait for the certificate to be issued with O(wait=true), and for ACM
-        to publish the validation records of a new certificate.
-    type: int
-    default: 900
 extends_documentation_fragment:
   - wedsync.platform.aws
+  - wedsync.platform.wait
   - amazon.aws.common.modules
   - amazon.aws.region.modules
+  - amazon.aws.tags
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
   check_mode:
     support: full
@@ -226,13 +208,13 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
 
 # Certificates that can still serve, or will once validated; anything else is never reused.
 REUSABLE_STATUSES = ["ISSUED", "PENDING_VALIDATION"]
@@ -242,7 +224,7 @@ KEY_TYPES = ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "E
 POLL_SECONDS = 10.0
 RECORDS_POLL_SECONDS = 2.0
 
-retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
+retry = aws_retry
 
 
 class CertificateError(Exception):

@@ -71,17 +71,6 @@ options:
       - With V(false), the listener's default actions are made to match O(default_actions).
     type: bool
     default: false
-  tags:
-    description:
-      - Tags for the listener. With O(purge_tags=true), tags not listed here are removed.
-      - Without O(tags), an existing listener's tags are left alone.
-    type: dict
-    aliases: [resource_tags]
-  purge_tags:
-    description:
-      - Remove tags the listener has and O(tags) does not list.
-    type: bool
-    default: true
   state:
     description:
       - Whether the listener should exist.
@@ -92,9 +81,8 @@ extends_documentation_fragment:
   - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
+  - amazon.aws.tags
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
   check_mode:
     support: full
@@ -224,13 +212,13 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
 
 # What ELB fills in for a redirect's unset fields: a redirect given without them compares equal.
 REDIRECT_DEFAULTS = {
@@ -242,7 +230,7 @@ REDIRECT_DEFAULTS = {
 }
 TLS_PROTOCOLS = ("HTTPS",)
 
-retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
+retry = aws_retry
 
 
 class ListenerError(Exception):

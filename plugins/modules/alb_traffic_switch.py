@@ -111,8 +111,6 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
   check_mode:
     support: full
@@ -271,8 +269,8 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
 from ansible_collections.wedsync.platform.plugins.module_utils.traffic_switch import (
     Forward,
     GroupHealth,
@@ -288,7 +286,7 @@ from ansible_collections.wedsync.platform.plugins.module_utils.traffic_switch im
     with_forward,
 )
 
-retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
+retry = aws_retry
 
 
 # -- AWS calls ---------------------------------------------------------------------------------

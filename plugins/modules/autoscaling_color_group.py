@@ -128,20 +128,9 @@ options:
       - GroupStandbyInstances
       - GroupTerminatingInstances
       - GroupTotalInstances
-  tags:
-    description:
-      - Tags for the group. With O(purge_tags=true), tags not listed here are removed.
-      - Without O(tags), an existing group's tags are left alone.
-    type: dict
-    aliases: [resource_tags]
   propagate_tags_at_launch:
     description:
       - Whether the instances the group launches carry O(tags).
-    type: bool
-    default: true
-  purge_tags:
-    description:
-      - Remove tags of the group that are not in O(tags).
     type: bool
     default: true
   force_delete:
@@ -167,9 +156,8 @@ extends_documentation_fragment:
   - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
+  - amazon.aws.tags
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 """
 
 EXAMPLES = r"""
@@ -331,8 +319,8 @@ from typing import Any
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     import botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
 
 DELETING = "Delete in progress"
 GRANULARITY = "1Minute"
@@ -347,7 +335,7 @@ DEFAULT_METRICS = [
     "GroupTotalInstances",
 ]
 
-retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
+retry = aws_retry
 
 
 class CapacityError(Exception):

@@ -54,15 +54,11 @@ attributes:
   check_mode:
     support: full
     details: Waits for nothing and returns as skipped.
-  diff_mode:
-    support: none
 extends_documentation_fragment:
   - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
   - ansible.builtin.action_common_attributes.flow
 """
 

@@ -149,14 +149,6 @@ options:
           unit:
             description: The unit.
             type: str
-  tags:
-    description: Tags of the alarm.
-    type: dict
-    aliases: [resource_tags]
-  purge_tags:
-    description: Whether tags not in O(tags) are removed. Without O(tags), the alarm's tags are left as they are.
-    type: bool
-    default: true
 attributes:
   diff_mode:
     support: full
@@ -164,9 +156,8 @@ extends_documentation_fragment:
   - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
+  - amazon.aws.tags
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 """
 
 EXAMPLES = r"""
@@ -338,15 +329,15 @@ from typing import Any
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     import botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
 
-retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
+retry = aws_retry
 
 PERCENTILE_FIELDS = ("extended_statistic", "evaluate_low_sample_count_percentile")
 SINGLE_METRIC_FIELDS = ("namespace", "metric_name", "statistic", "extended_statistic", "period", "unit")

@@ -79,18 +79,6 @@ options:
     type: int
     choices: [60, 600]
     default: 600
-  tags:
-    description:
-      - Tags of the flow log, as a dictionary.
-      - With O(purge_tags=true), tags not listed here are removed. Omit O(tags) to leave them as they are.
-    type: dict
-    aliases:
-      - resource_tags
-  purge_tags:
-    description:
-      - Whether tags not in O(tags) are removed. C(aws:) tags are never removed.
-    type: bool
-    default: true
 attributes:
   check_mode:
     support: full
@@ -109,9 +97,8 @@ extends_documentation_fragment:
   - wedsync.platform.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
+  - amazon.aws.tags
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 """
 
 EXAMPLES = r"""
@@ -239,17 +226,17 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.ec2 import ensure_ec2_tags
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.retries import THROTTLING_ERROR_CODES, aws_retry
 
 CLOUD_WATCH_LOGS = "cloud-watch-logs"
 
-retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
+retry = aws_retry
 
 
 class FlowLogError(Exception):

@@ -21,7 +21,14 @@ description:
   - The AUTH token is sent when the group is created. Afterwards it is sent only when
     O(auth_token_update_strategy) asks for it (ElastiCache cannot say which token a group has, so a
     plain run never re-sends it), or, with C(ROTATE) and a warning, when the group has no AUTH at all.
+  - With O(wait=true), the default, waits for the group to be C(available) after creating or changing
+    it, or gone after deleting it. Between steps that ElastiCache cannot take at once (replicas, then
+    settings) the module always waits.
 options:
+  wait:
+    default: true
+  wait_timeout:
+    default: 2400
   replication_group_id:
     description:
       - The group's identifier (1 to 40 lowercase letters, digits and hyphens).
@@ -156,18 +163,6 @@ options:
     description:
       - With O(state=absent), the name of a final snapshot to take before deleting.
     type: str
-  wait:
-    description:
-      - Wait for the group to be C(available) after creating or changing it, or gone after deleting it.
-      - Between steps that ElastiCache cannot take at once (replicas, then settings) the module always
-        waits.
-    type: bool
-    default: true
-  wait_timeout:
-    description:
-      - Seconds to wait, across every step of the task.
-    type: int
-    default: 2400
 attributes:
   check_mode:
     support: full
@@ -184,12 +179,11 @@ seealso:
   - module: community.aws.elasticache
 extends_documentation_fragment:
   - wedsync.platform.aws
+  - wedsync.platform.wait
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 """
 
 EXAMPLES = r"""
@@ -384,398 +378,32 @@ replication_group:
       sample: {Name: wedsync-production-redis}
 """
 
-import contextlib
-import copy
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
-    ansible_dict_to_boto3_tag_list,
-    compare_aws_tags,
+from ansible_collections.wedsync.platform.plugins.module_utils._elasticache import (
+    add_tags,
+    change_replica_count,
+    create_replication_group,
+    delete_replication_group,
+    modify_replication_group,
+    read_views,
+    remove_tags,
+    wait_for,
 )
+from ansible_collections.wedsync.platform.plugins.module_utils._kms import describe_key_arn
 from ansible_collections.wedsync.platform.plugins.module_utils.elasticache import (
-    describe_cache_cluster,
-    list_tags,
-    primary_cluster_id,
-    to_view,
+    GroupError,
+    Plan,
+    check_params,
+    check_result,
+    create_request,
+    plan_changes,
+    predict_new,
 )
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
-
-# Seconds between status checks while waiting; ElastiCache changes take minutes.
-POLL_SECONDS = 15
-MAINTENANCE_WINDOW = re.compile(
-    r"^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d-(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d$"
-)
-SNAPSHOT_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-GROUP_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-AUTH_TOKEN_FORBIDDEN = set('/"@')
-
-# option (also the key of the view) -> ModifyReplicationGroup parameter, for settings a group can change.
-MODIFIABLE = {
-    "description": "ReplicationGroupDescription",
-    "cache_node_type": "CacheNodeType",
-    "engine_version": "EngineVersion",
-    "cache_parameter_group": "CacheParameterGroupName",
-    "security_group_ids": "SecurityGroupIds",
-    "preferred_maintenance_window": "PreferredMaintenanceWindow",
-    "snapshot_window": "SnapshotWindow",
-    "snapshot_retention_limit": "SnapshotRetentionLimit",
-    "automatic_failover": "AutomaticFailoverEnabled",
-    "multi_az": "MultiAZEnabled",
-    "auto_minor_version_upgrade": "AutoMinorVersionUpgrade",
-}
-# Settings fixed at creation.
-IMMUTABLE = ("engine", "port", "cache_subnet_group", "at_rest_encryption", "kms_key_id", "transit_encryption")
-
-
-class GroupError(Exception):
-    """Input that cannot be applied to the group as it is."""
-
-
-# -- AWS calls ---------------------------------------------------------------------------------
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def describe_replication_group(client, replication_group_id: str) -> dict[str, Any] | None:
-    paginator = client.get_paginator("describe_replication_groups")
-    try:
-        result = paginator.paginate(ReplicationGroupId=replication_group_id).build_full_result()
-    except is_boto3_error_code("ReplicationGroupNotFoundFault"):
-        return None
-    return result["ReplicationGroups"][0] if result["ReplicationGroups"] else None
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def describe_key_arn(client, key_id: str) -> str:
-    return client.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def create_replication_group(client, request: dict[str, Any]) -> None:
-    client.create_replication_group(**request)
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def modify_replication_group(client, request: dict[str, Any]) -> None:
-    client.modify_replication_group(**request)
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def change_replica_count(client, replication_group_id: str, new_count: int, increase: bool) -> None:
-    call = client.increase_replica_count if increase else client.decrease_replica_count
-    call(ReplicationGroupId=replication_group_id, NewReplicaCount=new_count, ApplyImmediately=True)
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def delete_replication_group(client, request: dict[str, Any]) -> None:
-    client.delete_replication_group(**request)
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def add_tags(client, arn: str, tags: dict[str, str]) -> None:
-    client.add_tags_to_resource(ResourceName=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def remove_tags(client, arn: str, keys: list[str]) -> None:
-    client.remove_tags_from_resource(ResourceName=arn, TagKeys=keys)
-
-
-def wait_for(client, waiter_name: str, replication_group_id: str, deadline: float) -> None:
-    remaining = max(deadline - time.monotonic(), 0)
-    attempts = max(int(remaining // POLL_SECONDS), 1)
-    client.get_waiter(waiter_name).wait(
-        ReplicationGroupId=replication_group_id, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": attempts}
-    )
-
-
-# -- the group as this module shows it -----------------------------------------------------------
-
-
-def read_group(client, replication_group_id: str) -> dict[str, Any] | None:
-    group = describe_replication_group(client, replication_group_id)
-    if group is None:
-        return None
-    primary_id = primary_cluster_id(group)
-    primary = describe_cache_cluster(client, primary_id) if primary_id else None
-    tags = list_tags(client, group["ARN"]) if group.get("ARN") else {}
-    return to_view(group, primary, tags)
-
-
-# -- what the options ask for ------------------------------------------------------------------
-
-
-def version_matches(current: str | None, wanted: str) -> bool:
-    """7.1 matches 7.1 and 7.1.0: ElastiCache reports the full version of a family asked for."""
-    return current is not None and (current == wanted or current.startswith(wanted + "."))
-
-
-def same(option: str, current: Any, wanted: Any) -> bool:
-    if option == "engine_version":
-        return version_matches(current, wanted)
-    if option == "security_group_ids":
-        return sorted(current or []) == sorted(wanted)
-    if option == "preferred_maintenance_window":
-        return (current or "").lower() == wanted.lower()
-    return current == wanted
-
-
-def wanted_replicas(params: dict[str, Any]) -> int | None:
-    if params["num_cache_clusters"] is not None:
-        return params["num_cache_clusters"] - 1
-    return params["replicas_per_node_group"]
-
-
-def check_params(params: dict[str, Any]) -> None:
-    """What can be told wrong from the options alone, before any call."""
-    problems = []
-    if not GROUP_ID.match(params["replication_group_id"]) or len(params["replication_group_id"]) > 40:
-        problems.append("replication_group_id must be 1 to 40 lowercase letters, digits and single hyphens")
-    token = params["auth_token"]
-    if token is not None and (
-        not 16 <= len(token) <= 128 or any(not 32 <= ord(c) <= 126 or c in AUTH_TOKEN_FORBIDDEN for c in token)
-    ):
-        problems.append('auth_token must be 16 to 128 printable ASCII characters, none of / " @')
-    if params["auth_token_update_strategy"] == "delete" and token is not None:
-        problems.append("auth_token_update_strategy=delete removes AUTH: give no auth_token with it")
-    window = params["preferred_maintenance_window"]
-    if window is not None and not MAINTENANCE_WINDOW.match(window.lower()):
-        problems.append(f"preferred_maintenance_window must be ddd:hh24:mi-ddd:hh24:mi (UTC), not {window!r}")
-    window = params["snapshot_window"]
-    if window is not None and not SNAPSHOT_WINDOW.match(window):
-        problems.append(f"snapshot_window must be hh24:mi-hh24:mi (UTC), not {window!r}")
-    if params["num_cache_clusters"] is not None and not 1 <= params["num_cache_clusters"] <= 6:
-        problems.append("num_cache_clusters must be 1 to 6")
-    if params["replicas_per_node_group"] is not None and not 0 <= params["replicas_per_node_group"] <= 5:
-        problems.append("replicas_per_node_group must be 0 to 5")
-    azs = params["preferred_cache_cluster_azs"]
-    if azs and params["num_cache_clusters"] is not None and len(azs) != params["num_cache_clusters"]:
-        problems.append(f"preferred_cache_cluster_azs has {len(azs)} zones; num_cache_clusters asks for one per node")
-    if params["snapshot_retention_limit"] is not None and params["snapshot_retention_limit"] < 0:
-        problems.append("snapshot_retention_limit must be 0 or more")
-    if problems:
-        raise GroupError("; ".join(problems))
-
-
-def check_result(view: dict[str, Any]) -> None:
-    """Combinations ElastiCache refuses, checked on the group as it would end up."""
-    problems = []
-    if view["multi_az"] and not view["automatic_failover"]:
-        problems.append("multi_az needs automatic_failover")
-    if view["automatic_failover"] and view["replicas_per_node_group"] < 1:
-        problems.append("automatic_failover needs at least one replica (num_cache_clusters >= 2)")
-    if view["kms_key_id"] and not view["at_rest_encryption"]:
-        problems.append("kms_key_id needs at_rest_encryption")
-    if view["auth_token_enabled"] and not view["transit_encryption"]:
-        problems.append("an AUTH token needs transit_encryption")
-    if problems:
-        raise GroupError("; ".join(problems))
-
-
-def predict_new(params: dict[str, Any], kms_key_arn: str | None) -> dict[str, Any]:
-    """The group a create request would make, in the shape of to_view; what AWS assigns is None."""
-    enabled = params["num_node_groups"] is not None
-    node_groups = params["num_node_groups"] if enabled else 1
-    replicas = wanted_replicas(params) or 0
-    nodes = node_groups * (replicas + 1)
-    member_ids = (
-        [
-            f"{params['replication_group_id']}-{g + 1:04d}-{n + 1:03d}"
-            for g in range(node_groups)
-            for n in range(replicas + 1)
-        ]
-        if enabled
-        else [f"{params['replication_group_id']}-{n + 1:03d}" for n in range(nodes)]
-    )
-    azs = params["preferred_cache_cluster_azs"] or []
-    return {
-        "replication_group_id": params["replication_group_id"],
-        "arn": None,
-        "description": params["description"] or params["replication_group_id"],
-        "status": "creating",
-        "engine": params["engine"],
-        "engine_version": params["engine_version"],
-        "cache_node_type": params["cache_node_type"],
-        "cluster_mode": "enabled" if enabled else "disabled",
-        "num_cache_clusters": nodes,
-        "num_node_groups": node_groups,
-        "replicas_per_node_group": replicas,
-        "member_clusters": member_ids,
-        "availability_zones": {m: (azs[i] if i < len(azs) else None) for i, m in enumerate(member_ids)},
-        "automatic_failover": bool(params["automatic_failover"]),
-        "multi_az": bool(params["multi_az"]),
-        "at_rest_encryption": bool(params["at_rest_encryption"]),
-        "kms_key_id": kms_key_arn,
-        "transit_encryption": bool(params["transit_encryption"]),
-        "transit_encryption_mode": "required" if params["transit_encryption"] else None,
-        "auth_token_enabled": params["auth_token"] is not None,
-        "auth_token_last_modified_date": None,
-        "cache_subnet_group": params["cache_subnet_group"],
-        "security_group_ids": sorted(params["security_group_ids"] or []),
-        "cache_parameter_group": params["cache_parameter_group"],
-        "port": params["port"] or 6379,
-        "snapshot_retention_limit": params["snapshot_retention_limit"] or 0,
-        "snapshot_window": params["snapshot_window"],
-        "preferred_maintenance_window": params["preferred_maintenance_window"],
-        "auto_minor_version_upgrade": True
-        if params["auto_minor_version_upgrade"] is None
-        else params["auto_minor_version_upgrade"],
-        "primary_endpoint": None,
-        "reader_endpoint": None,
-        "configuration_endpoint": None,
-        "pending_modified_values": {},
-        "tags": params["tags"] or {},
-    }
-
-
-def create_request(params: dict[str, Any], kms_key_arn: str | None) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "ReplicationGroupId": params["replication_group_id"],
-        "ReplicationGroupDescription": params["description"] or params["replication_group_id"],
-        "Engine": params["engine"],
-    }
-    if params["num_node_groups"] is not None:
-        request.update(ClusterMode="enabled", NumNodeGroups=params["num_node_groups"])
-        if params["replicas_per_node_group"] is not None:
-            request["ReplicasPerNodeGroup"] = params["replicas_per_node_group"]
-    elif params["num_cache_clusters"] is not None:
-        request["NumCacheClusters"] = params["num_cache_clusters"]
-    optional = {
-        "EngineVersion": params["engine_version"],
-        "CacheNodeType": params["cache_node_type"],
-        "PreferredCacheClusterAZs": params["preferred_cache_cluster_azs"],
-        "AutomaticFailoverEnabled": params["automatic_failover"],
-        "MultiAZEnabled": params["multi_az"],
-        "AtRestEncryptionEnabled": params["at_rest_encryption"],
-        "KmsKeyId": kms_key_arn,
-        "TransitEncryptionEnabled": params["transit_encryption"],
-        "AuthToken": params["auth_token"],
-        "CacheSubnetGroupName": params["cache_subnet_group"],
-        "SecurityGroupIds": params["security_group_ids"],
-        "CacheParameterGroupName": params["cache_parameter_group"],
-        "Port": params["port"],
-        "SnapshotRetentionLimit": params["snapshot_retention_limit"],
-        "SnapshotWindow": params["snapshot_window"],
-        "PreferredMaintenanceWindow": params["preferred_maintenance_window"],
-        "AutoMinorVersionUpgrade": params["auto_minor_version_upgrade"],
-        "Tags": ansible_dict_to_boto3_tag_list(params["tags"]) if params["tags"] else None,
-    }
-    request.update({k: v for k, v in optional.items() if v is not None})
-    return request
-
-
-@dataclass
-class Plan:
-    """The calls that bring an existing group to what the options ask, and the group they make."""
-
-    modify: dict[str, Any] = field(default_factory=dict)
-    replica_count: int | None = None
-    increase: bool = False
-    tags_add: dict[str, str] = field(default_factory=dict)
-    tags_remove: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    after: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.modify or self.replica_count is not None or self.tags_add or self.tags_remove)
-
-
-def fixed_differences(params: dict[str, Any], current: dict[str, Any], kms_key_arn: str | None) -> list[str]:
-    """What the options ask that ElastiCache cannot change on an existing group."""
-    wanted = {option: params[option] for option in IMMUTABLE}
-    wanted["kms_key_id"] = kms_key_arn
-    fixed = [
-        f"{option} (is {current[option]!r}, asked {value!r})"
-        for option, value in wanted.items()
-        if value is not None and current[option] != value
-    ]
-    enabled = current["cluster_mode"] == "enabled"
-    if params["num_node_groups"] is not None and not enabled:
-        fixed.append("cluster mode (the group is cluster-mode disabled; num_node_groups asks for shards)")
-    if params["num_cache_clusters"] is not None and enabled:
-        fixed.append("cluster mode (the group has shards; num_cache_clusters is for cluster mode disabled)")
-    if params["num_node_groups"] is not None and enabled and params["num_node_groups"] != current["num_node_groups"]:
-        fixed.append(
-            f"num_node_groups (is {current['num_node_groups']}, asked {params['num_node_groups']}): resharding"
-        )
-    return fixed
-
-
-def plan_auth(params: dict[str, Any], current: dict[str, Any], plan: Plan) -> None:
-    """Send the AUTH token only when asked to, or when the group has none at all."""
-    strategy = params["auth_token_update_strategy"]
-    if strategy in ("rotate", "set"):
-        if params["auth_token"] is None:
-            raise GroupError(f"auth_token_update_strategy={strategy} needs auth_token")
-        plan.modify.update(AuthToken=params["auth_token"], AuthTokenUpdateStrategy=strategy.upper())
-        plan.after["auth_token_enabled"] = True
-    elif strategy == "delete" and current["auth_token_enabled"]:
-        plan.modify["AuthTokenUpdateStrategy"] = "DELETE"
-        plan.after["auth_token_enabled"] = False
-    elif strategy is None and params["auth_token"] is not None and not current["auth_token_enabled"]:
-        plan.modify.update(AuthToken=params["auth_token"], AuthTokenUpdateStrategy="ROTATE")
-        plan.after["auth_token_enabled"] = True
-        plan.warnings.append(
-            f"{current['replication_group_id']} had no AUTH token: it was added with the ROTATE strategy; once every "
-            "client sends it, run again with auth_token_update_strategy=set"
-        )
-
-
-def resized_members(current: dict[str, Any], nodes: int) -> tuple[list[str], dict[str, str | None]]:
-    """The nodes after replicas are added (numbered on, zone up to ElastiCache) or removed (the last ones)."""
-    members = list(current["member_clusters"])
-    number = max((int(m.rsplit("-", 1)[1]) for m in members if m.rsplit("-", 1)[-1].isdigit()), default=0)
-    while len(members) < nodes:
-        number += 1
-        members.append(f"{current['replication_group_id']}-{number:03d}")
-    members = members[:nodes]
-    return members, {m: current["availability_zones"].get(m) for m in members}
-
-
-def plan_changes(params: dict[str, Any], current: dict[str, Any], kms_key_arn: str | None) -> Plan:
-    fixed = fixed_differences(params, current, kms_key_arn)
-    if fixed:
-        raise GroupError(f"cannot change on the existing group {current['replication_group_id']}: {'; '.join(fixed)}")
-    plan = Plan(after=copy.deepcopy(current))
-    after = plan.after
-
-    for option, parameter in MODIFIABLE.items():
-        value = params[option]
-        if value is not None and not same(option, current[option], value):
-            plan.modify[parameter] = value
-            after[option] = sorted(value) if option == "security_group_ids" else value
-
-    replicas = wanted_replicas(params)
-    if replicas is not None and replicas != current["replicas_per_node_group"]:
-        plan.replica_count = replicas
-        plan.increase = replicas > current["replicas_per_node_group"]
-        after["replicas_per_node_group"] = replicas
-        after["num_cache_clusters"] = current["num_node_groups"] * (replicas + 1)
-        if current["cluster_mode"] == "disabled":
-            after["member_clusters"], after["availability_zones"] = resized_members(current, replicas + 1)
-
-    plan_auth(params, current, plan)
-    if plan.modify:
-        # AUTH changes must be applied now; the rest waits for the window unless asked.
-        plan.modify["ApplyImmediately"] = params["apply_immediately"] or "AuthTokenUpdateStrategy" in plan.modify
-
-    if params["tags"] is not None:
-        plan.tags_add, plan.tags_remove = compare_aws_tags(current["tags"], params["tags"], params["purge_tags"])
-        after["tags"] = {k: v for k, v in current["tags"].items() if k not in plan.tags_remove} | plan.tags_add
-
-    check_result(after)
-    return plan
-
-
-# -- the module ----------------------------------------------------------------------------------
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
 
 
 class ReplicationGroupManager:
@@ -787,30 +415,18 @@ class ReplicationGroupManager:
         self.deadline = time.monotonic() + module.params["wait_timeout"]
 
     def wait(self, waiter_name: str, always: bool = False) -> None:
-        if not (self.params["wait"] or always):
-            return
-        try:
-            wait_for(self.client, waiter_name, self.group_id, self.deadline)
-        except botocore.exceptions.WaiterError as e:
-            self.module.fail_json_aws(
-                e,
-                msg=f"{self.group_id} did not reach the expected state within wait_timeout ({self.params['wait_timeout']} s)",
-            )
+        if self.params["wait"] or always:
+            wait_for(self.client, waiter_name, self.group_id, self.deadline, self.params["wait_timeout"])
 
     def kms_key_arn(self) -> str | None:
         key = self.params["kms_key_id"]
         if key is None or re.match(r"^arn:aws[a-z-]*:kms:[^:]+:\d+:key/", key):
             return key
-        try:
-            return describe_key_arn(self.module.client("kms"), key)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            self.module.fail_json_aws(e, msg=f"cannot resolve kms_key_id {key}")
+        return describe_key_arn(self.module.client("kms"), key)
 
     def read(self) -> dict[str, Any] | None:
-        try:
-            return read_group(self.client, self.group_id)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            self.module.fail_json_aws(e, msg=f"cannot describe replication group {self.group_id}")
+        views = read_views(self.client, self.group_id)
+        return views[0] if views else None
 
     def present(self, current: dict[str, Any] | None) -> tuple[bool, dict[str, Any], list[str]]:
         kms_key_arn = self.kms_key_arn()
@@ -829,42 +445,29 @@ class ReplicationGroupManager:
         check_result(predicted)
         if self.module.check_mode:
             return predicted
-        try:
-            create_replication_group(self.client, create_request(self.params, kms_key_arn))
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            self.module.fail_json_aws(e, msg=f"cannot create replication group {self.group_id}")
+        create_replication_group(self.client, create_request(self.params, kms_key_arn))
         self.wait("replication_group_available")
         return self.read()
 
     def apply(self, current: dict[str, Any], plan: Plan) -> None:
         steps = []
         if plan.replica_count is not None and plan.increase:
-            steps.append(
-                ("add replicas", lambda: change_replica_count(self.client, self.group_id, plan.replica_count, True))
-            )
+            steps.append(lambda: change_replica_count(self.client, self.group_id, plan.replica_count, True))
         if plan.modify:
             request = {"ReplicationGroupId": self.group_id, **plan.modify}
-            steps.append(("modify", lambda: modify_replication_group(self.client, request)))
+            steps.append(lambda: modify_replication_group(self.client, request))
         if plan.replica_count is not None and not plan.increase:
-            steps.append(
-                ("remove replicas", lambda: change_replica_count(self.client, self.group_id, plan.replica_count, False))
-            )
+            steps.append(lambda: change_replica_count(self.client, self.group_id, plan.replica_count, False))
         # ElastiCache takes one change at a time: each step starts from an available group.
         if steps and current["status"] != "available":
             self.wait("replication_group_available", always=True)
-        for index, (name, call) in enumerate(steps):
-            try:
-                call()
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                self.module.fail_json_aws(e, msg=f"cannot {name} on replication group {self.group_id}")
+        for index, call in enumerate(steps):
+            call()
             self.wait("replication_group_available", always=index < len(steps) - 1)
-        try:
-            if plan.tags_remove:
-                remove_tags(self.client, current["arn"], plan.tags_remove)
-            if plan.tags_add:
-                add_tags(self.client, current["arn"], plan.tags_add)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            self.module.fail_json_aws(e, msg=f"cannot tag replication group {self.group_id}")
+        if plan.tags_remove:
+            remove_tags(self.client, current["arn"], plan.tags_remove)
+        if plan.tags_add:
+            add_tags(self.client, current["arn"], plan.tags_add)
 
     def absent(self, current: dict[str, Any] | None) -> bool:
         if current is None:
@@ -877,10 +480,7 @@ class ReplicationGroupManager:
             request: dict[str, Any] = {"ReplicationGroupId": self.group_id, "RetainPrimaryCluster": False}
             if self.params["final_snapshot_identifier"]:
                 request["FinalSnapshotIdentifier"] = self.params["final_snapshot_identifier"]
-            try:
-                delete_replication_group(self.client, request)
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                self.module.fail_json_aws(e, msg=f"cannot delete replication group {self.group_id}")
+            delete_replication_group(self.client, request)
         self.wait("replication_group_deleted")
         return True
 
@@ -938,6 +538,8 @@ def main() -> None:
             changed, after, warnings = manager.present(current)
     except GroupError as e:
         module.fail_json(msg=str(e))
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     for warning in warnings:
         module.warn(warning)
     result: dict[str, Any] = {"changed": changed, "replication_group": after}

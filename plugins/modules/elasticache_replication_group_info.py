@@ -25,8 +25,6 @@ attributes:
   check_mode:
     support: full
     details: The module only reads.
-  diff_mode:
-    support: none
 seealso:
   - module: wedsync.platform.elasticache_replication_group
 extends_documentation_fragment:
@@ -34,8 +32,6 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 """
 
 EXAMPLES = r"""
@@ -203,35 +199,9 @@ replication_groups:
       sample: {Name: wedsync-production-redis}
 """
 
-import contextlib
-from typing import Any
-
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.wedsync.platform.plugins.module_utils.elasticache import (
-    describe_cache_cluster,
-    list_tags,
-    primary_cluster_id,
-    to_view,
-)
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def describe_replication_groups(client, replication_group_id: str | None) -> list[dict[str, Any]]:
-    paginator = client.get_paginator("describe_replication_groups")
-    request = {"ReplicationGroupId": replication_group_id} if replication_group_id else {}
-    try:
-        return paginator.paginate(**request).build_full_result()["ReplicationGroups"]
-    except is_boto3_error_code("ReplicationGroupNotFoundFault"):
-        return []
-
-
-# The same view as elasticache_replication_group returns; modules cannot import each other, and
-# the two must agree key for key (the unit tests compare them).
+from ansible_collections.wedsync.platform.plugins.module_utils._elasticache import read_views
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
 
 
 def main() -> None:
@@ -239,16 +209,10 @@ def main() -> None:
         argument_spec=dict(replication_group_id=dict(type="str", aliases=["name"])),
         supports_check_mode=True,
     )
-    client = module.client("elasticache")
-    views = []
     try:
-        for group in describe_replication_groups(client, module.params["replication_group_id"]):
-            primary_id = primary_cluster_id(group)
-            primary = describe_cache_cluster(client, primary_id) if primary_id else None
-            tags = list_tags(client, group["ARN"]) if group.get("ARN") else {}
-            views.append(to_view(group, primary, tags))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="cannot describe ElastiCache replication groups")
+        views = read_views(module.client("elasticache"), module.params["replication_group_id"])
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     module.exit_json(changed=False, replication_groups=sorted(views, key=lambda v: v["replication_group_id"]))
 
 

@@ -36,8 +36,6 @@ attributes:
   check_mode:
     support: full
     details: The module only reads.
-  diff_mode:
-    support: none
 notes:
   - Resources are returned as the AWS API describes them, in snake_case, as the amazon.aws info
     modules return them; a resource's own tags become a C(tags) dictionary.
@@ -50,8 +48,6 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 """
 
 EXAMPLES = r"""
@@ -141,7 +137,6 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.wedsync.platform.plugins.module_utils.estate import (
     SECTIONS,
@@ -149,9 +144,10 @@ from ansible_collections.wedsync.platform.plugins.module_utils.estate import (
     estate_missing,
     estate_names,
 )
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
 
-retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
+retry = aws_retry
 
 
 @retry

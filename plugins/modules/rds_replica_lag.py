@@ -27,6 +27,8 @@ description:
     milliseconds it takes to replay, not for the idle time before it."
   - A replica that cannot be measured fails the task with its reason; it never passes silently.
   - Reads only; never changes an instance, a database or a metric.
+  - With O(wait=true), polls with exponential backoff until every replica is measured and under the
+    thresholds or O(wait_timeout) passes; without it the check is one measurement.
 options:
   db_instance_identifier:
     description:
@@ -73,18 +75,6 @@ options:
         fails the task either way.
     type: bool
     default: true
-  wait:
-    description:
-      - Poll, with exponential backoff, until every replica is measured and under the thresholds or
-        O(wait_timeout) passes.
-      - Without it the check is one measurement.
-    type: bool
-    default: false
-  wait_timeout:
-    description:
-      - How long O(wait=true) polls, in seconds.
-    type: int
-    default: 300
   max_datapoint_age:
     description:
       - With C(cloudwatch), how old, in seconds, the newest C(ReplicaLag) datapoint may be.
@@ -136,8 +126,6 @@ attributes:
   check_mode:
     support: full
     details: The module only reads, so check mode measures exactly as a normal run does.
-  diff_mode:
-    support: none
 notes:
   - The PostgreSQL user needs the C(pg_monitor) role to read C(pg_stat_replication) and
     C(pg_stat_wal_receiver) in full; the RDS master user has it.
@@ -151,11 +139,10 @@ seealso:
   - module: amazon.aws.cloudwatch_metric_alarm
 extends_documentation_fragment:
   - wedsync.platform.aws
+  - wedsync.platform.wait
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 """
 
 EXAMPLES = r"""
@@ -333,117 +320,41 @@ replicas:
       sample: "lag 12.3 s is 7.3 s over 5.0 s"
 """
 
-import contextlib
 import time
-import traceback
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
-try:
-    import psycopg2
-
-    HAS_PSYCOPG2 = True
-    PSYCOPG2_IMPORT_ERROR = None
-except ImportError:
-    HAS_PSYCOPG2 = False
-    PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
-
 from ansible.module_utils.basic import missing_required_lib
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils._rds import describe_db_instance
+from ansible_collections.wedsync.platform.plugins.module_utils._secretsmanager import get_secret_value
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
 from ansible_collections.wedsync.platform.plugins.module_utils.replica_lag import (
     CLOUDWATCH,
     OK,
     POSTGRES,
     UNMEASURABLE,
     InstanceRef,
-    LagUnknown,
     Sample,
     Thresholds,
     assess,
-    bound_by_progress,
-    conninfo_application_name,
     credentials_from_secret,
-    latest_datapoint,
-    lsn_diff,
-    match_replication_row,
     next_delay,
     parse_instance_ref,
-    replica_lag,
     summarize,
     to_result,
     worst,
 )
-
-# A replica found behind by time and bytes is looked at again this much later (see bound_by_progress).
-SECOND_LOOK_SECONDS = 0.25
-APPLICATION_NAME = "wedsync.platform.rds_replica_lag"
-
-SOURCE_SQL = """
-SELECT CASE WHEN pg_is_in_recovery()
-            THEN GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())
-            ELSE pg_current_wal_flush_lsn() END::text,
-       clock_timestamp()
-"""
-
-REPLICATION_ROWS_SQL = """
-SELECT r.application_name, s.slot_name,
-       EXTRACT(EPOCH FROM r.write_lag)::float8,
-       EXTRACT(EPOCH FROM r.flush_lag)::float8,
-       EXTRACT(EPOCH FROM r.replay_lag)::float8
-FROM pg_stat_replication AS r
-LEFT JOIN pg_replication_slots AS s ON s.active_pid = r.pid
-"""
-
-REPLICA_SQL = """
-SELECT pg_is_in_recovery(),
-       pg_last_wal_receive_lsn()::text,
-       pg_last_wal_replay_lsn()::text,
-       EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8,
-       clock_timestamp(),
-       CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END,
-       w.status, w.slot_name, w.conninfo
-FROM (SELECT 1) AS one
-LEFT JOIN pg_stat_wal_receiver AS w ON true
-"""
-
-
-class CheckError(Exception):
-    """Bad input or configuration: the check cannot run at all."""
-
-
-class Unreachable(Exception):
-    """PostgreSQL cannot be reached or used for this instance; CloudWatch still may."""
-
-
-# -- AWS calls ---------------------------------------------------------------------------------
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def describe_db_instance(client, db_instance_identifier: str) -> dict[str, Any] | None:
-    paginator = client.get_paginator("describe_db_instances")
-    try:
-        result = paginator.paginate(DBInstanceIdentifier=db_instance_identifier).build_full_result()
-    except is_boto3_error_code("DBInstanceNotFound"):
-        return None
-    return result["DBInstances"][0] if result["DBInstances"] else None
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def get_metric_data(client, queries: list[dict[str, Any]], start: datetime, end: datetime) -> list[dict[str, Any]]:
-    paginator = client.get_paginator("get_metric_data")
-    pages = paginator.paginate(MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampDescending")
-    return pages.build_full_result()["MetricDataResults"]
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
-def get_secret_string(client, secret_id: str) -> str | None:
-    return client.get_secret_value(SecretId=secret_id).get("SecretString")
+from ansible_collections.wedsync.platform.plugins.module_utils.replica_lag_probes import (
+    HAS_PSYCOPG2,
+    PSYCOPG2_IMPORT_ERROR,
+    CheckError,
+    CloudWatchProbe,
+    ConnectionSettings,
+    Instance,
+    PostgresProbe,
+    to_instance,
+)
 
 
 class Clients:
@@ -463,48 +374,11 @@ class Clients:
 # -- discovery ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Instance:
-    ref: InstanceRef
-    engine: str
-    address: str | None
-    port: int | None
-    master_username: str | None
-    source: InstanceRef | None
-    replicas: tuple[InstanceRef, ...]
-    replication_status: str | None
-    replication_error: str | None
-
-
 def describe(clients: Clients, ref: InstanceRef) -> Instance:
-    try:
-        found = describe_db_instance(clients.get("rds", ref.region), ref.db_instance_identifier)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        raise CheckError(f"cannot describe DB instance {ref}: {e}") from e
+    found = describe_db_instance(clients.get("rds", ref.region), ref.db_instance_identifier)
     if found is None:
         raise CheckError(f"DB instance {ref} not found")
     return to_instance(ref, found)
-
-
-def to_instance(ref: InstanceRef, found: dict[str, Any]) -> Instance:
-    endpoint = found.get("Endpoint") or {}
-    source_id = found.get("ReadReplicaSourceDBInstanceIdentifier")
-    replication = next((s for s in found.get("StatusInfos") or [] if s.get("StatusType") == "read replication"), {})
-    replication_error = None
-    if replication and not replication.get("Normal", True):
-        detail = f": {replication['Message']}" if replication.get("Message") else ""
-        replication_error = f"RDS reports read replication {replication.get('Status')}{detail}"
-    return Instance(
-        ref=ref,
-        engine=found.get("Engine", ""),
-        address=endpoint.get("Address"),
-        port=endpoint.get("Port"),
-        master_username=found.get("MasterUsername"),
-        source=parse_instance_ref(source_id, ref.region) if source_id else None,
-        replicas=tuple(parse_instance_ref(r, ref.region) for r in found.get("ReadReplicaDBInstanceIdentifiers") or []),
-        replication_status=replication.get("Status"),
-        replication_error=replication_error,
-    )
 
 
 def discover(
@@ -536,275 +410,34 @@ def discover(
     return replicas, sources
 
 
-# -- measuring through PostgreSQL --------------------------------------------------------------
-
-
-class PostgresProbe:
-    """Measures replicas from their own and their source's PostgreSQL, reusing connections between polls."""
-
-    def __init__(self, module: WedSyncAWSModule, clients: Clients, sources: dict[InstanceRef, Instance]) -> None:
-        self.params = module.params
-        self.sources = sources
-        self.strict = module.params["source"] == POSTGRES
-        self.user, self.password = self._credentials(clients, module.region)
-        self._connections: dict[InstanceRef, Any] = {}
-
-    def _credentials(self, clients: Clients, region: str) -> tuple[str | None, str | None]:
-        user, password = self.params["login_user"], self.params["login_password"]
-        secret_id = self.params["login_secret_id"]
-        if secret_id:
-            secret_region = parse_instance_arn_region(secret_id) or region
-            try:
-                secret_user, password = credentials_from_secret(
-                    get_secret_string(clients.get("secretsmanager", secret_region), secret_id)
-                )
-            except is_boto3_error_code("ResourceNotFoundException"):
-                raise CheckError(f"Secrets Manager secret {secret_id} not found in {secret_region}") from None
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                raise CheckError(f"cannot read Secrets Manager secret {secret_id}: {e}") from e
-            except ValueError as e:
-                raise CheckError(f"Secrets Manager secret {secret_id}: {e}") from e
-            user = user or secret_user
-        return user, password
-
-    def measure(self, replicas: list[Instance]) -> dict[InstanceRef, Sample]:
-        samples, positions = self._sample(replicas)
-        if not any(s.lag_bytes and s.lag_seconds > SECOND_LOOK_SECONDS for s in samples.values()):
-            return samples
-        time.sleep(SECOND_LOOK_SECONDS)
-        samples, _ = self._sample(replicas)
-        for sample in samples.values():
-            if sample.lag_bytes and sample.source in positions:
-                sample.lag_seconds = bound_by_progress(
-                    sample.lag_seconds, sample.replay_lsn, sample.measured_at, *positions[sample.source]
-                )
-        return samples
-
-    def _sample(self, replicas: list[Instance]) -> tuple[dict[InstanceRef, Sample], dict[InstanceRef, tuple]]:
-        """Every replica measured once, and the (LSN, time) each reachable source was read at."""
-        sources: dict[InstanceRef, Any] = {}
-        for ref in sorted({r.source for r in replicas}):
-            try:
-                sources[ref] = self._read_source(self.sources[ref])
-            except Unreachable as e:
-                sources[ref] = self._unreachable(e)
-        samples = {}
-        for replica in replicas:
-            state = sources[replica.source]
-            if isinstance(state, Unreachable):
-                samples[replica.ref] = Sample(replica.ref, replica.source, error=f"source {replica.source}: {state}")
-                continue
-            try:
-                samples[replica.ref] = self._measure_replica(replica, state[0], state[2])
-            except Unreachable as e:
-                samples[replica.ref] = Sample(replica.ref, replica.source, error=str(self._unreachable(e)))
-        positions = {ref: state[:2] for ref, state in sources.items() if not isinstance(state, Unreachable)}
-        return samples, positions
-
-    def _unreachable(self, error: Unreachable) -> Unreachable:
-        """The error, to record for the instance; fatal when postgres was asked for and waiting cannot help."""
-        if self.strict and isinstance(error, AuthenticationFailed):
-            raise CheckError(str(error))
-        return error
-
-    def _read_source(self, source: Instance) -> tuple[str, datetime, list[dict[str, Any]]]:
-        lsn, read_at = self._query(source, SOURCE_SQL)[0]
-        rows = [
-            dict(zip(("application_name", "slot_name", "write_lag", "flush_lag", "replay_lag"), row, strict=True))
-            for row in self._query(source, REPLICATION_ROWS_SQL)
-        ]
-        return lsn, read_at, rows
-
-    def _measure_replica(self, replica: Instance, source_lsn: str, rows: list[dict[str, Any]]) -> Sample:
-        (
-            in_recovery,
-            receive_lsn,
-            replay_lsn,
-            replay_age,
-            measured_at,
-            paused,
-            receiver_status,
-            slot_name,
-            conninfo,
-        ) = self._query(replica, REPLICA_SQL)[0]
-        sample = Sample(
-            replica.ref,
-            replica.source,
-            measured_by=POSTGRES,
-            measured_at=measured_at.astimezone(UTC),
-            replay_lsn=replay_lsn,
-            replay_paused=paused,
-            wal_receiver_status=receiver_status,
-            replication_status=replica.replication_status,
-            replication_error=replica.replication_error,
-        )
-        if not in_recovery:
-            sample.error = f"not in recovery: it has been promoted and no longer replicates from {replica.source}"
-            return sample
-        row = match_replication_row(rows, slot_name, conninfo_application_name(conninfo))
-        if row:
-            sample.write_lag_seconds, sample.flush_lag_seconds, sample.replay_lag_seconds = (
-                row["write_lag"],
-                row["flush_lag"],
-                row["replay_lag"],
-            )
-        try:
-            sample.lag_seconds, sample.lag_bytes = replica_lag(
-                source_lsn, replay_lsn, replay_age, sample.replay_lag_seconds
-            )
-        except LagUnknown as e:
-            sample.error = str(e)
-        if receive_lsn:
-            sample.receive_lag_bytes = lsn_diff(source_lsn, receive_lsn)
-        return sample
-
-    def _query(self, instance: Instance, sql: str) -> list[tuple[Any, ...]]:
-        conn = self._connect(instance)
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute(sql)
-                return cursor.fetchall()
-        except psycopg2.Error as e:
-            # A connection that failed mid-query is dropped so the next poll reconnects.
-            self._connections.pop(instance.ref, None)
-            conn.close()
-            raise Unreachable(f"query on {instance.ref} failed: {str(e).strip()}") from e
-
-    def _connect(self, instance: Instance):
-        if instance.ref in self._connections:
-            return self._connections[instance.ref]
-        if not instance.engine.startswith("postgres"):
-            raise Unreachable(f"{instance.ref} runs {instance.engine or 'an unknown engine'}, not PostgreSQL")
-        if not HAS_PSYCOPG2:
-            raise Unreachable(missing_required_lib("psycopg2"))
-        if not instance.address or not instance.port:
-            raise Unreachable(f"{instance.ref} has no endpoint yet")
-        if not self.password:
-            raise Unreachable("no database credentials: set login_password or login_secret_id")
-        user = self.user or instance.master_username
-        connect_args = dict(
-            host=instance.address,
-            port=instance.port,
-            user=user,
-            password=self.password,
-            dbname=self.params["login_db"],
-            connect_timeout=self.params["connect_timeout"],
-            sslmode=self.params["ssl_mode"],
-            application_name=APPLICATION_NAME,
-            options=f"-c statement_timeout={self.params['connect_timeout'] * 1000} -c default_transaction_read_only=on",
-        )
-        if self.params["ca_cert"]:
-            connect_args["sslrootcert"] = self.params["ca_cert"]
-        try:
-            conn = psycopg2.connect(**connect_args)
-        except psycopg2.OperationalError as e:
-            reason = (
-                f"cannot connect to {instance.ref} at {instance.address}:{instance.port} as {user}: {str(e).strip()}"
-            )
-            if is_authentication_failure(e):
-                raise AuthenticationFailed(reason) from e
-            raise Unreachable(reason) from e
-        conn.set_session(readonly=True, autocommit=True)
-        self._connections[instance.ref] = conn
-        return conn
-
-    def close(self) -> None:
-        for conn in self._connections.values():
-            conn.close()
-        self._connections.clear()
-
-
-class AuthenticationFailed(Unreachable):
-    """The server refused the credentials: waiting will not fix that."""
-
-
-def is_authentication_failure(error: Exception) -> bool:
-    # libpq reports connection failures as text without a SQLSTATE, so the server's words decide.
-    text = str(error)
-    return "authentication failed" in text or "no pg_hba.conf entry" in text
-
-
-def parse_instance_arn_region(value: str) -> str | None:
+def parse_arn_region(value: str) -> str | None:
     """The region of any ARN (for a secret), or None for a plain name."""
     parts = value.split(":")
     return parts[3] if value.startswith("arn:") and len(parts) > 4 and parts[3] else None
 
 
-# -- measuring through CloudWatch --------------------------------------------------------------
-
-
-class CloudWatchProbe:
-    """Reads the newest AWS/RDS ReplicaLag datapoint of each replica in its own region."""
-
-    PERIOD = 60
-
-    def __init__(self, clients: Clients, max_datapoint_age: int) -> None:
-        self.clients = clients
-        self.max_datapoint_age = max_datapoint_age
-        self.oldest_replication_slot_lag_bytes: float | None = None
-
-    def measure(self, replicas: list[Instance]) -> dict[InstanceRef, Sample]:
-        now = datetime.now(UTC)
-        # CloudWatch aligns periods to the minute; aligning the start does the same wherever the
-        # API is served, so a datapoint's timestamp is always the start of its minute.
-        start = (now - timedelta(seconds=self.max_datapoint_age)).replace(second=0, microsecond=0)
-        lags = self._latest("ReplicaLag", [r.ref for r in replicas], start, now)
-        slot_lags = self._latest("OldestReplicationSlotLag", sorted({r.source for r in replicas}), start, now)
-        slot_values = [value for _, value in slot_lags.values()]
-        self.oldest_replication_slot_lag_bytes = max(slot_values) if slot_values else None
-        return {replica.ref: self._sample(replica, lags.get(replica.ref), now) for replica in replicas}
-
-    def _sample(self, replica: Instance, latest: tuple[datetime, float] | None, now: datetime) -> Sample:
-        sample = Sample(
-            replica.ref,
-            replica.source,
-            measured_by=CLOUDWATCH,
-            replication_status=replica.replication_status,
-            replication_error=replica.replication_error,
-        )
-        if latest is None:
-            sample.error = f"no AWS/RDS ReplicaLag datapoint in the last {self.max_datapoint_age} s"
-            return sample
-        sample.measured_at, value = latest
-        if value < 0:
-            sample.error = f"ReplicaLag is {value:g}: replication is not running"
-        else:
-            sample.lag_seconds = float(value)
-        return sample
-
-    def _latest(
-        self, metric: str, refs: list[InstanceRef], start: datetime, now: datetime
-    ) -> dict[InstanceRef, tuple[datetime, float]]:
-        latest = {}
-        for region in sorted({ref.region for ref in refs}):
-            in_region = [ref for ref in refs if ref.region == region]
-            queries = [
-                {
-                    "Id": f"m{index}",
-                    "MetricStat": {
-                        "Metric": {
-                            "Namespace": "AWS/RDS",
-                            "MetricName": metric,
-                            "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": ref.db_instance_identifier}],
-                        },
-                        "Period": self.PERIOD,
-                        "Stat": "Maximum",
-                    },
-                    "ReturnData": True,
-                }
-                for index, ref in enumerate(in_region)
-            ]
-            try:
-                results = get_metric_data(
-                    self.clients.get("cloudwatch", region), queries, start, now + timedelta(seconds=self.PERIOD)
-                )
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                raise CheckError(f"cannot read {metric} in {region}: {e}") from e
-            for result in results:
-                found = latest_datapoint(result.get("Timestamps", []), result.get("Values", []))
-                if found:
-                    latest[in_region[int(result["Id"][1:])]] = found
-        return latest
+def connection_settings(clients: Clients, params: dict[str, Any], region: str) -> ConnectionSettings:
+    """The login options, with the user and password of login_secret_id when it is given."""
+    user, password = params["login_user"], params["login_password"]
+    secret_id = params["login_secret_id"]
+    if secret_id:
+        secret_region = parse_arn_region(secret_id) or region
+        secret = get_secret_value(clients.get("secretsmanager", secret_region), secret_id)
+        if secret is None:
+            raise CheckError(f"Secrets Manager secret {secret_id} not found in {secret_region}")
+        try:
+            secret_user, password = credentials_from_secret(secret.get("SecretString"))
+        except ValueError as e:
+            raise CheckError(f"Secrets Manager secret {secret_id}: {e}") from e
+        user = user or secret_user
+    return ConnectionSettings(
+        user=user,
+        password=password,
+        dbname=params["login_db"],
+        connect_timeout=params["connect_timeout"],
+        sslmode=params["ssl_mode"],
+        sslrootcert=params["ca_cert"],
+    )
 
 
 # -- the check ---------------------------------------------------------------------------------
@@ -815,9 +448,15 @@ class Check:
 
     def __init__(self, module: WedSyncAWSModule, clients: Clients, sources: dict[InstanceRef, Instance]) -> None:
         self.source = module.params["source"]
-        self.postgres = PostgresProbe(module, clients, sources) if self.source != CLOUDWATCH else None
+        self.postgres = (
+            PostgresProbe(connection_settings(clients, module.params, module.region), sources, self.source == POSTGRES)
+            if self.source != CLOUDWATCH
+            else None
+        )
         self.cloudwatch = (
-            CloudWatchProbe(clients, module.params["max_datapoint_age"]) if self.source != POSTGRES else None
+            CloudWatchProbe(lambda region: clients.get("cloudwatch", region), module.params["max_datapoint_age"])
+            if self.source != POSTGRES
+            else None
         )
         self.used_cloudwatch = False
 
@@ -912,6 +551,8 @@ def main() -> None:
         results, attempts = poll(check, replicas, thresholds, deadline)
     except CheckError as e:
         module.fail_json(msg=str(e))
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     finally:
         if check is not None:
             check.close()

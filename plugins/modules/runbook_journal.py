@@ -147,8 +147,6 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 """
 
 EXAMPLES = r"""
@@ -374,7 +372,8 @@ from ansible_collections.wedsync.platform.plugins.module_utils.journal import (
     record_step,
     summary,
 )
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.retries import THROTTLING_ERROR_CODES
 
 retry = AWSRetry.jittered_backoff(
     catch_extra_error_codes=[

@@ -35,8 +35,6 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 """
 
 EXAMPLES = r"""
@@ -74,10 +72,10 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.wedsync.platform.plugins.module_utils.modules import THROTTLING_ERROR_CODES, WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
+from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
 
-retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
+retry = aws_retry
 
 
 @retry

@@ -16,6 +16,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 from ansible_collections.wedsync.platform.plugins.action.report import ActionModule
 from ansible_collections.wedsync.platform.plugins.module_utils.run_report import REDACTED, spool_path, spool_read
+from ansible_collections.wedsync.platform.plugins.module_utils.version import COLLECTION_VERSION
 
 ROOT = Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((ROOT / "meta" / "run_report.schema.json").read_text())
@@ -103,7 +104,7 @@ class TestBegin:
         )
         assert run["target"] == "production-us-east-1"
         assert run["check_mode"] is False
-        assert run["collection_version"] == "0.1.0"
+        assert run["collection_version"] == COLLECTION_VERSION
         assert run["started_by"] == {
             "user": run["started_by"]["user"],
             "controller": socket.gethostname(),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.amazon.aws.plugins.module_utils.common import get_collection_info, set_collection_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -61,7 +62,9 @@ def test_module_identifies_the_collection_to_botocore(aws_env) -> None:
     assert isinstance(module, AnsibleAWSModule)
     assert get_collection_info() == {"name": "wedsync.platform", "version": COLLECTION_VERSION}
     client = module.client("rds")
-    assert f"wedsync.platform/{COLLECTION_VERSION}" in client.meta.config.user_agent
+    assert client.meta.config.user_agent.startswith(
+        f"APN/1.0 Ansible/{ANSIBLE_VERSION} wedsync.platform/{COLLECTION_VERSION}"
+    )
 
 
 def test_clients_of_every_region_and_service_share_one_session(aws_env) -> None:

@@ -1,7 +1,7 @@
 """elasticache_replication_group and its _info twin against moto, with the twin's ElastiCache patch.
 
 moto alone cannot build a primary with replicas or show what a node carries; the twin's patch
-(tests/twin/patches/elasticache.py) closes those gaps, so these tests install it too.
+(twin/patches/elasticache.py) closes those gaps, so these tests install it too.
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ from typing import Any
 import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.wedsync.platform.plugins.module_utils import elasticache
 from ansible_collections.wedsync.platform.plugins.modules import (
     elasticache_replication_group,
     elasticache_replication_group_info,
 )
 from moto import mock_aws
+
+from twin import patching
 from twin.patches import elasticache as twin_elasticache
 
 REGION = "us-east-1"
@@ -31,7 +34,7 @@ def aws(monkeypatch) -> dict[str, Any]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    twin_elasticache.install()
+    patching.install(twin_elasticache)
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -110,11 +113,11 @@ def described(name: str = GROUP) -> dict[str, Any]:
     ],
 )
 def test_version_matches(current, wanted, expected) -> None:
-    assert elasticache_replication_group.version_matches(current, wanted) is expected
+    assert elasticache.version_matches(current, wanted) is expected
 
 
 def test_same_ignores_order_and_case() -> None:
-    same = elasticache_replication_group.same
+    same = elasticache.same
     assert same("security_group_ids", ["sg-b", "sg-a"], ["sg-a", "sg-b"])
     assert same("preferred_maintenance_window", "sun:04:00-sun:05:00", "Sun:04:00-Sun:05:00")
     assert not same("snapshot_window", "02:00-03:00", "03:00-04:00")

@@ -16,6 +16,7 @@ import psycopg2
 import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.wedsync.platform.plugins.module_utils import replica_lag_probes
 from ansible_collections.wedsync.platform.plugins.module_utils.replica_lag import InstanceRef
 from ansible_collections.wedsync.platform.plugins.modules import rds_replica_lag
 from moto import mock_aws
@@ -51,7 +52,7 @@ def aws(monkeypatch):
 
 
 class FakeClock:
-    """The module's `time`: sleeping records the delay and moves the clock on, at once."""
+    """The module's and the probes' `time`: sleeping records the delay and moves the clock on, at once."""
 
     def __init__(self, on_sleep: Callable[[], None] | None = None) -> None:
         self.now = 1000.0
@@ -72,6 +73,7 @@ class FakeClock:
 def clock(monkeypatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(rds_replica_lag, "time", fake)
+    monkeypatch.setattr(replica_lag_probes, "time", fake)
     return fake
 
 
@@ -308,7 +310,7 @@ def test_auto_without_credentials_uses_cloudwatch_and_says_why(aws, capsys) -> N
 
 def test_auto_falls_back_when_postgres_cannot_be_reached(aws, capsys, monkeypatch) -> None:
     put_all_lags(r2=0.7)
-    monkeypatch.setattr(rds_replica_lag.psycopg2, "connect", refuse("connection refused"))
+    monkeypatch.setattr(replica_lag_probes.psycopg2, "connect", refuse("connection refused"))
     result = run(capsys, db_instance_identifier="db1", login_password=PASSWORD)
     assert not result.get("failed")
     assert by_id(result)["db1-r2"]["measured_by"] == "cloudwatch"
@@ -318,7 +320,7 @@ def test_auto_falls_back_when_postgres_cannot_be_reached(aws, capsys, monkeypatc
 
 def test_postgres_refusing_the_password_fails_at_once_even_when_waiting(aws, capsys, clock, monkeypatch) -> None:
     refused = 'connection to server failed: FATAL:  password authentication failed for user "wedsync"'
-    monkeypatch.setattr(rds_replica_lag.psycopg2, "connect", refuse(refused))
+    monkeypatch.setattr(replica_lag_probes.psycopg2, "connect", refuse(refused))
     result = run(capsys, db_instance_identifier="db1", source="postgres", login_password="wrong", wait=True)
     assert result["failed"]
     assert result["msg"].startswith("cannot connect to db1 (us-east-1) at db1.")
@@ -327,7 +329,7 @@ def test_postgres_refusing_the_password_fails_at_once_even_when_waiting(aws, cap
 
 
 def test_postgres_unreachable_replica_is_unmeasurable_with_its_reason(aws, capsys, clock, monkeypatch) -> None:
-    monkeypatch.setattr(rds_replica_lag.psycopg2, "connect", refuse("timeout expired"))
+    monkeypatch.setattr(replica_lag_probes.psycopg2, "connect", refuse("timeout expired"))
     result = run(capsys, replicas=["db2-r1"], source="postgres", login_password=PASSWORD)
     assert result["failed"]
     assert result["msg"].startswith("cannot measure db2-r1 (us-east-1): source db2 (us-east-1): cannot connect to db2")
@@ -340,7 +342,7 @@ def test_credentials_from_secrets_manager_and_read_only_sessions(aws, capsys, mo
     )
     put("ReplicaLag", "db2-r1", 0.0)
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(rds_replica_lag.psycopg2, "connect", refuse("connection refused", calls))
+    monkeypatch.setattr(replica_lag_probes.psycopg2, "connect", refuse("connection refused", calls))
     result = run(capsys, replicas=["db2-r1"], login_secret_id="wedsync/production/database", connect_timeout=3)
     assert calls[0]["user"] == "sre" and calls[0]["password"] == PASSWORD
     assert calls[0]["connect_timeout"] == 3 and calls[0]["sslmode"] == "prefer"
@@ -388,12 +390,12 @@ def fake_postgres(
 ) -> None:
     """Every connection answers alike: the source's position, its pg_stat_replication, the replica's state."""
     rows = {
-        rds_replica_lag.SOURCE_SQL: [[row] for row in source_rows or [("0/5000000", datetime.now(UTC))]],
-        rds_replica_lag.REPLICATION_ROWS_SQL: [replication_rows],
-        rds_replica_lag.REPLICA_SQL: [[row] for row in replica_rows],
+        replica_lag_probes.SOURCE_SQL: [[row] for row in source_rows or [("0/5000000", datetime.now(UTC))]],
+        replica_lag_probes.REPLICATION_ROWS_SQL: [replication_rows],
+        replica_lag_probes.REPLICA_SQL: [[row] for row in replica_rows],
     }
     connection = FakeConnection(rows)
-    monkeypatch.setattr(rds_replica_lag.psycopg2, "connect", lambda **_: connection)
+    monkeypatch.setattr(replica_lag_probes.psycopg2, "connect", lambda **_: connection)
 
 
 def test_postgres_rows_become_a_measurement(aws, capsys, clock, monkeypatch) -> None:
@@ -402,7 +404,7 @@ def test_postgres_rows_become_a_measurement(aws, capsys, clock, monkeypatch) -> 
     replication = [("walreceiver", "rds_slot_a", 0.001, 0.002, 0.003), ("walreceiver", "rds_slot_b", 0.01, 0.02, 6.9)]
     fake_postgres(monkeypatch, [replica], replication)
     result = run(capsys, replicas=["db2-r1"], source="postgres", login_password=PASSWORD, max_lag_bytes=1 << 30)
-    assert clock.sleeps == [rds_replica_lag.SECOND_LOOK_SECONDS]  # looked again: still paused, still behind
+    assert clock.sleeps == [replica_lag_probes.SECOND_LOOK_SECONDS]  # looked again: still paused, still behind
     measured = by_id(result)["db2-r1"]
     assert (measured["lag_seconds"], measured["lag_bytes"], measured["receive_lag_bytes"]) == (7.5, 0x1000000, 0)
     assert (measured["replay_paused"], measured["wal_receiver_status"]) == (True, "streaming")
@@ -447,7 +449,7 @@ def test_promoted_replica_is_unmeasurable_not_caught_up(aws, capsys, clock, monk
 
 
 def test_rds_replication_error_is_read_from_status_infos() -> None:
-    instance = rds_replica_lag.to_instance(
+    instance = replica_lag_probes.to_instance(
         InstanceRef(WEST, "db1-dr"),
         {
             "Engine": "postgres",

@@ -1,0 +1,19 @@
+# Copyright: WedSync SRE <ops@wedsync.com>
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one retry policy of the collection's AWS calls (the private _<service> API layers use it).
+
+@SomeErrorHandler.common_error_handler("describe the thing")
+@aws_retry
+def describe_thing(client, ...): ...
+"""
+
+from __future__ import annotations
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+# AWSRetry retries "Throttling" by default but not the "ThrottlingException" that CloudWatch,
+# Secrets Manager and the twin's fault layer answer with.
+THROTTLING_ERROR_CODES = ["ThrottlingException", "Throttling"]
+
+aws_retry = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_ERROR_CODES)
