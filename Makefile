@@ -7,13 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-export CONTAINERS_CONF := $(CURDIR)/tests/twin/containers.conf
-export PYTHONPATH := $(CURDIR)/tests
+export CONTAINERS_CONF := $(CURDIR)/twin/containers.conf
+export PYTHONPATH := $(CURDIR)
 
 COLLECTION_LINK := .cache/collections/ansible_collections/wedsync/platform
 COLLECTION_VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 
-.PHONY: help deps system-deps demo test twin-up twin-down twin-release twin-status lint sanity unit integration hosts e2e benchmarks changelog collection ee clean
+.PHONY: help deps system-deps demo test twin-up twin-down twin-release twin-status lint sanity unit floors integration hosts e2e benchmarks changelog collection ee clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,8 +61,11 @@ lint: deps ## ruff and ansible-lint (production profile)
 sanity: deps ## ansible-test sanity --test validate-modules, offline
 	scripts/test.sh sanity
 
-unit: deps ## Unit tests
+unit: deps ## Unit tests (the module tests run in floors)
 	scripts/test.sh unit
+
+floors: deps ## The module tests on the oldest boto3 and botocore requirements.txt allows
+	scripts/test.sh floors
 
 integration: deps ## Integration tests against the twin
 	scripts/test.sh integration

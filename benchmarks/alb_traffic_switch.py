@@ -37,6 +37,7 @@ import boto3
 from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 from botocore.endpoint import Endpoint
+
 from twin.client import TwinClient
 
 REPO = Path(__file__).resolve().parents[1]

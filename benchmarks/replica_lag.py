@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
 from twin.client import TwinClient
 
 REPO = Path(__file__).resolve().parents[1]

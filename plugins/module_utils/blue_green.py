@@ -29,6 +29,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.wedsync.platform.plugins.module_utils.rules import broken_rules
+
 COLORS = ("blue", "green")
 OTHER = {"blue": "green", "green": "blue"}
 LEAVING_STATES = ("draining", "unhealthy.draining")
@@ -251,17 +253,28 @@ RELEASE_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 
 
 def deploy_input_problems(release: str, steps: list[int], smoke_checks: list[dict[str, Any]]) -> list[str]:
-    """What is wrong with a deploy's input that its argument spec cannot say, one line per variable."""
-    problems = []
-    if not RELEASE_PATTERN.match(release or ""):
-        problems.append(f'blue_green_version must look like 1.2.3 (got "{release}")')
-    if not steps or min(steps) < 1 or max(steps) != 100 or steps != sorted(set(steps)):
-        shown = ",".join(str(step) for step in steps)
-        problems.append(f"blue_green_steps must rise to 100 within 1-100, e.g. 10,50,100 (got {shown})")
-    paths = [str(check.get("path", "")) for check in smoke_checks]
-    if any(not path.startswith("/") for path in paths):
-        problems.append(f"each of blue_green_smoke_checks needs a path starting with / (got {paths})")
-    return problems
+    """What is wrong with a deploy's input that its argument spec cannot say: one message per broken rule."""
+    shown = ",".join(str(step) for step in steps)
+    rules = [
+        {
+            "ok": RELEASE_PATTERN.match(release or "") is not None,
+            "says": f'blue_green_version must look like 1.2.3 (got "{release}")',
+        },
+        {
+            "ok": bool(steps) and min(steps) >= 1 and max(steps) == 100 and steps == sorted(set(steps)),
+            "says": f"blue_green_steps must rise to 100 within 1-100, e.g. 10,50,100 (got {shown})",
+        },
+    ]
+    for index, check in enumerate(smoke_checks):
+        path = str(check.get("path", ""))
+        name = f" ({check['name']})" if check.get("name") else ""
+        rules.append(
+            {
+                "ok": path.startswith("/"),
+                "says": f"blue_green_smoke_checks[{index}]{name} needs a path starting with / (got {path!r})",
+            }
+        )
+    return broken_rules(rules)
 
 
 def resume_skips(view: dict[str, Any], plan: dict[str, Any], release: str, done: list[str]) -> dict[str, bool]:

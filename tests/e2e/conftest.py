@@ -15,6 +15,7 @@ from pathlib import Path
 import boto3
 import pytest
 from harness import PREFIX, REPO, Runbooks
+
 from twin.client import TwinClient, TwinError, use_running_twin
 
 ENV_FILE = Path(os.environ.get("WEDSYNC_TWIN_STATE", REPO / ".twin")) / "env"

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from harness import PREFIX, Runbooks
+
 from twin.client import TwinClient
 
 FAST = ("-e", "blue_green_observe_seconds=2", "-e", "blue_green_poll_interval=1")

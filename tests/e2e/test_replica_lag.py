@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from harness import PREFIX, Runbooks
+
 from twin.client import TwinClient
 
 REPLICAS = {f"{PREFIX}-db-replica-1", f"{PREFIX}-db-replica-2", f"{PREFIX}-db-dr"}

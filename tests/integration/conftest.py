@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+
 from twin.client import TwinClient, TwinError, use_running_twin
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wedsync.platform.plugins.modules import alb_listener
+
 from twin.client import TwinClient
 
 REGION = "us-east-1"

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+
 from twin.client import TwinClient
 
 REGION = "us-east-1"

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wedsync.platform.plugins.modules import autoscaling_color_group
+
 from twin.client import TwinClient
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+
 from twin.client import TwinClient
 
 pytestmark = pytest.mark.twin

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wedsync.platform.plugins.modules import ec2_vpc_flow_log
+
 from twin.client import TwinClient
 
 REGION = "us-east-1"

@@ -18,6 +18,7 @@ from ansible_collections.wedsync.platform.plugins.modules import (
     elasticache_replication_group,
     elasticache_replication_group_info,
 )
+
 from twin.client import TwinClient
 
 REGION = "us-east-1"

@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from ansible_collections.wedsync.platform.plugins.module_utils.replica_lag import lsn_diff
+
 from twin.client import TwinClient
 
 pytestmark = pytest.mark.twin

@@ -15,6 +15,7 @@ import botocore.config
 import psycopg2
 import pytest
 from botocore.exceptions import ClientError
+
 from twin.client import TwinClient, TwinError
 
 PASSWORD = "twin-test-password"  # a throwaway instance on loopback

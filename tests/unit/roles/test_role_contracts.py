@@ -96,3 +96,67 @@ def test_readme_documents_exactly_the_argument_specs(role: Path) -> None:
     mentioned = set(re.findall(rf"`({re.escape(role.name)}_[a-z0-9_]+)`", readme))
     assert sorted(set(options(role)) - mentioned) == [], f"{role.name}: variables missing from README.md"
     assert sorted(mentioned - set(options(role))) == [], f"{role.name}: README.md documents variables it does not take"
+
+
+# Task keywords that set a variable for the role's own use, besides a task's or block's `vars`.
+SET_FACT = {"ansible.builtin.set_fact", "set_fact"}
+INCLUDE_ROLE = {"ansible.builtin.include_role", "ansible.builtin.import_role", "include_role", "import_role"}
+
+
+def each_task(tasks: object) -> list[dict]:
+    """Every task and block of a task list, nested ones included."""
+    found: list[dict] = []
+    for task in tasks if isinstance(tasks, list) else []:
+        if isinstance(task, dict):
+            found.append(task)
+            for section in ("block", "rescue", "always"):
+                found.extend(each_task(task.get(section)))
+    return found
+
+
+def variables_set(role: Path) -> list[tuple[str, str]]:
+    """Each variable the role sets (set_fact, register, loop_var, task and block vars, vars/main.yml), with where."""
+    found: list[tuple[str, str]] = []
+    for path in sorted([*role.glob("tasks/**/*.yml"), *role.glob("handlers/**/*.yml")]):
+        where = str(path.relative_to(ROLES_DIR.parent))
+        for task in each_task(yaml.safe_load(path.read_text())):
+            names = [task["register"]] if "register" in task else []
+            names += (
+                [(task.get("loop_control") or {}).get("loop_var")]
+                if "loop_var" in (task.get("loop_control") or {})
+                else []
+            )
+            for action in SET_FACT & task.keys():
+                names += [name for name in task[action] or {} if name != "cacheable"]
+            # An included role's vars are its inputs, named by that role's prefix.
+            if not INCLUDE_ROLE & task.keys():
+                names += list(task.get("vars") or {})
+            found += [(name, f"{where} ({task.get('name', 'unnamed')})") for name in names]
+    role_vars = role / "vars" / "main.yml"
+    if role_vars.is_file():
+        found += [(name, str(role_vars.relative_to(ROLES_DIR.parent))) for name in load(role_vars)]
+    return found
+
+
+def documented_facts(role: Path) -> set[str]:
+    """The facts the role leaves for others, listed under "## Facts" in its README."""
+    readme = (role / "README.md").read_text()
+    facts = readme.split("\n## Facts", 1)[1] if "\n## Facts" in readme else ""
+    return set(re.findall(rf"`({re.escape(role.name)}_[a-z0-9_]+)`", facts.split("\n## ", 1)[0]))
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
+def test_private_variables_carry_the_double_underscore(role: Path) -> None:
+    """`<role>__<name>` for what a role sets for its own use; `<role>_<name>` is for inputs and documented facts."""
+    private, facts = f"{role.name}__", documented_facts(role)
+    offenders = sorted(
+        {
+            f"{name} in {where}"
+            for name, where in variables_set(role)
+            if not name.startswith(private) and name not in facts
+        }
+    )
+    assert offenders == [], (
+        f"{role.name}: name these {private}<name> (or list a fact under ## Facts in README.md):\n"
+        + "\n".join(offenders)
+    )

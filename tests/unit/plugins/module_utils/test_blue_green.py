@@ -343,10 +343,14 @@ class TestDeployInput:
             "blue_green_steps must rise to 100 within 1-100, e.g. 10,50,100 (got 50,10)"
         ]
         assert deploy_input_problems("../etc", [100], []) == ['blue_green_version must look like 1.2.3 (got "../etc")']
-        assert deploy_input_problems("1.2.3", [100], [{"path": "api"}]) == [
-            "each of blue_green_smoke_checks needs a path starting with / (got ['api'])"
-        ]
         assert len(deploy_input_problems("", [0, 100], [])) == 2
+
+    def test_each_smoke_check_without_a_path_is_named(self):
+        checks = [{"path": "/api/ready"}, {"name": "login", "path": "api/login"}, {"status": 204}]
+        assert deploy_input_problems("1.2.3", [100], checks) == [
+            "blue_green_smoke_checks[1] (login) needs a path starting with / (got 'api/login')",
+            "blue_green_smoke_checks[2] needs a path starting with / (got '')",
+        ]
 
 
 def test_the_filters_report_errors_as_filter_errors():

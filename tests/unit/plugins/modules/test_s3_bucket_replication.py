@@ -11,10 +11,12 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wedsync.platform.plugins.modules import s3_bucket_replication
 from moto import mock_aws
+
+from twin import patching
 from twin.patches import s3 as twin_s3
 
 # The module is tested against S3 as the twin serves it: moto with replication rules read back whole.
-twin_s3.install()
+patching.install(twin_s3)
 
 SOURCE, DESTINATION = "wedsync-test-uploads-us-east-1", "wedsync-test-uploads-us-west-2"
 ROLE = "arn:aws:iam::123456789012:role/wedsync-test-s3-replication"

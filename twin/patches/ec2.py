@@ -12,24 +12,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from moto.ec2 import utils
-from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
+from moto.ec2.models.nat_gateways import NatGateway
 
-AWS_RESOURCE_TYPES = {"eipalloc": "elastic-ip", "nat": "natgateway", "fl": "vpc-flow-log"}
+from twin.patching import patch_point
 
-_delete_nat_gateway = NatGatewayBackend.delete_nat_gateway
-
-
-def install() -> None:
-    # The one mapping DescribeTags reads (id prefix -> type); ID generation uses the reverse one.
-    utils.EC2_PREFIX_TO_RESOURCE.update(AWS_RESOURCE_TYPES)
-    NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway_freeing_its_addresses  # type: ignore[method-assign]
+# The one mapping DescribeTags reads (id prefix -> type); ID generation uses the reverse one.
+AWS_RESOURCE_TYPES = patch_point(
+    "moto.ec2.utils.EC2_PREFIX_TO_RESOURCE",
+    kind="update",
+    why="DescribeTags reports and filters resource types as AWS names them",
+)({"eipalloc": "elastic-ip", "nat": "natgateway", "fl": "vpc-flow-log"})
 
 
-def _delete_nat_gateway_freeing_its_addresses(self: Any, nat_gateway_id: str) -> NatGateway:
-    nat_gateway = _delete_nat_gateway(self, nat_gateway_id)
+@patch_point(
+    "moto.ec2.models.nat_gateways.NatGatewayBackend.delete_nat_gateway",
+    kind="wrap",
+    params="self, nat_gateway_id",
+    why="deleting a NAT gateway disassociates its Elastic IPs",
+)
+def _delete_nat_gateway_freeing_its_addresses(
+    original: Callable[..., NatGateway], self: Any, nat_gateway_id: str
+) -> NatGateway:
+    nat_gateway = original(self, nat_gateway_id)
     allocation_ids = [a["allocationId"] for a in nat_gateway.address_set if a.get("allocationId")]
     for address in self.address_by_allocation(allocation_ids) if allocation_ids else []:
         if address.association_id:

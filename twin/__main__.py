@@ -1,4 +1,4 @@
-"""`python -m twin up|down|status|serve|demo|hosts|release`: run the local twin of production."""
+"""`python -m twin up|down|status|serve|demo|hosts|release|patches`: run the local twin of production."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from pathlib import Path
 
 from twin.client import TwinClient
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 STATE = Path(os.environ.get("WEDSYNC_TWIN_STATE", REPO / ".twin"))
 SERVER_FILE = STATE / "server.json"
 ENV_FILE = STATE / "env"
-CONTAINERS_CONF = REPO / "tests" / "twin" / "containers.conf"
+CONTAINERS_CONF = Path(__file__).resolve().with_name("containers.conf")
 ADMIN_USER = "rdsadmin"
 
 
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop everything the twin started")
     commands.add_parser("status", help="what the twin is running")
     commands.add_parser("demo", help="show the twin serving")
+    commands.add_parser("patches", help="every patch point into moto, and those that no longer match it")
     serve = commands.add_parser("serve", help="run the server in the foreground")
     serve.add_argument("--port", type=int, default=0)
     serve.add_argument("--metrics-interval", type=float, default=5.0)
@@ -45,7 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         return release.cli(rest)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
-    handler = {"up": up, "down": down, "status": status, "demo": demo, "serve": lambda: serve_forever(args)}
+    handler = {
+        "up": up,
+        "down": down,
+        "status": status,
+        "demo": demo,
+        "patches": patch_points,
+        "serve": lambda: serve_forever(args),
+    }
     return handler[args.command]()
 
 
@@ -77,7 +85,7 @@ def _start_server() -> dict[str, int]:
     log = (STATE / "twin.log").open("ab")
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO / "tests"),
+        "PYTHONPATH": str(REPO),
         "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
         "MOTO_ACM_VALIDATION_WAIT": "0",
     }
@@ -208,6 +216,21 @@ def serve_forever(args: argparse.Namespace) -> int:
 
     twin.serve("127.0.0.1", args.port, ready)
     return 0
+
+
+def patch_points() -> int:
+    """List every patch point; exit 1, naming them, when some no longer match the moto installed."""
+    from importlib.metadata import version
+
+    from twin import patching
+
+    points = patching.load()
+    print("\n".join(point.describe() for point in points))
+    problems = patching.check(points)
+    print(f"\nmoto {version('moto')}: {len(points)} patch points, {len(problems)} no longer match")
+    for problem in problems:
+        print(f"  {problem}")
+    return 1 if problems else 0
 
 
 def demo() -> int:

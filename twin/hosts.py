@@ -2,7 +2,8 @@
 
 Each host is a container running systemd as PID 1, reached by Ansible through the
 `containers.podman.podman` connection. No container registry is reachable, so the image is built
-here with debootstrap and `podman import`; the packages debootstrap downloads are kept under
+here with debootstrap and `podman import`, from the Debian archive the machine's own apt uses and
+through its apt proxy (twin.apt_sources); the packages debootstrap downloads are kept under
 `.cache/host-image/` so rebuilding the image does not download them again.
 
     python -m twin.hosts up NAME...   start these hosts (running ones are left alone)
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -30,7 +32,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from twin import apt_sources
+
+REPO = Path(__file__).resolve().parents[1]
 CONTAINERS_CONF = Path(__file__).resolve().with_name("containers.conf")
 CACHE = REPO / ".cache" / "host-image"
 
@@ -42,7 +46,6 @@ RECIPE_LABEL = "wedsync-twin.recipe"
 STATE_LABEL = "wedsync-twin.state"
 
 SUITE = "bookworm"
-MIRROR = "http://deb.debian.org/debian"
 # systemd as init; python3 for Ansible and python3-apt for its apt module (which would otherwise
 # install it on every new host); apt and ca-certificates for real patching; the rest is what an EC2
 # Debian image has and the roles and runbooks call (sudo for become, ps/pgrep, ip).
@@ -58,12 +61,6 @@ PACKAGES = (
     "procps",
     "iproute2",
 )
-# debootstrap only writes the release itself; security updates are what patching runbooks apply.
-SOURCES_LIST = f"""\
-deb {MIRROR} {SUITE} main
-deb {MIRROR} {SUITE}-updates main
-deb http://deb.debian.org/debian-security {SUITE}-security main
-"""
 IMAGE_CHANGES = ('CMD ["/sbin/init"]', "STOPSIGNAL SIGRTMIN+3")
 # Bump when _configure() changes what goes into the image, so existing images are rebuilt.
 CONFIGURE_REVISION = "2"
@@ -92,8 +89,11 @@ def podman_env() -> dict[str, str]:
     return env
 
 
-def _run(argv: Sequence[str], *, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(argv, env=podman_env(), capture_output=True, text=True, check=False, **kwargs)
+def _run(
+    argv: Sequence[str], *, check: bool = True, env: dict[str, str] | None = None, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    env = {**podman_env(), **(env or {})}
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, **kwargs)
     if check and result.returncode != 0:
         detail = (result.stderr or result.stdout).strip()
         raise HostError(f"`{' '.join(argv)}` failed ({result.returncode}): {detail}")
@@ -107,17 +107,33 @@ def _podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 # the image ----------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _archives() -> apt_sources.DebianArchives:
+    """The machine's Debian archives and apt proxy, read once per process."""
+    try:
+        return apt_sources.debian_archives()
+    except apt_sources.AptSourcesError as error:
+        raise HostError(str(error)) from None
+
+
+def _sources_list() -> str:
+    # debootstrap only writes the release itself; security updates are what patching runbooks apply.
+    return _archives().sources_list(SUITE)
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
 
 
 def _debootstrap_key() -> str:
-    return _digest(SUITE, MIRROR, *PACKAGES)
+    return _digest(SUITE, _archives().mirror, *PACKAGES)
 
 
 def _recipe_key() -> str:
     """Changes whenever anything that goes into the image changes, so a stale image is rebuilt."""
-    return _digest(_debootstrap_key(), SOURCES_LIST, CONFIGURE_REVISION, *IMAGE_CHANGES)
+    return _digest(
+        _debootstrap_key(), _sources_list(), _archives().apt_proxy_conf(), CONFIGURE_REVISION, *IMAGE_CHANGES
+    )
 
 
 def _image_recipe() -> str | None:
@@ -170,11 +186,17 @@ def _unpack(tarball: Path, root: Path) -> None:
 
 def _debootstrap(mode: str, target: Path) -> None:
     include = ",".join(PACKAGES)
-    _run(["debootstrap", "--variant=minbase", f"--include={include}", mode, SUITE, str(target), MIRROR])
+    archives = _archives()
+    argv = ["debootstrap", "--variant=minbase", f"--include={include}", mode, SUITE, str(target), archives.mirror]
+    _run(argv, env=archives.proxy_env())
 
 
 def _configure(root: Path) -> None:
-    (root / "etc/apt/sources.list").write_text(SOURCES_LIST)
+    (root / "etc/apt/sources.list").write_text(_sources_list())
+    proxy_conf = _archives().apt_proxy_conf()
+    if proxy_conf:
+        # The hosts fetch packages the way the machine does.
+        (root / "etc/apt/apt.conf.d/01proxy").write_text(proxy_conf)
     # Package lists and .debs would only age in the image; hosts fetch fresh ones like a new instance.
     for cache in ("var/lib/apt/lists", "var/cache/apt/archives"):
         for entry in (root / cache).glob("*"):

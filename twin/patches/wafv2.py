@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any
 
 from moto.core.common_types import TYPE_RESPONSE
 from moto.wafv2.exceptions import WAFNonexistentItemException
 from moto.wafv2.models import WAFV2Backend
 from moto.wafv2.responses import WAFV2Response
+
+from twin.patching import patch_point
 
 # What each ResourceType of ListResourcesForWebACL selects, by ARN; AWS defaults to ALBs.
 RESOURCE_TYPES = {
@@ -37,6 +38,11 @@ def resources_for_web_acl(backend: WAFV2Backend, web_acl_arn: str, resource_type
     return [arn for arn in web_acl.associated_resources if pattern.search(arn)]
 
 
+@patch_point(
+    "moto.wafv2.responses.WAFV2Response.list_resources_for_web_acl",
+    kind="add",
+    why="community.aws.wafv2_resources decides whether an ALB is associated with it",
+)
 def list_resources_for_web_acl(self: WAFV2Response) -> TYPE_RESPONSE:
     body = json.loads(self.body)
     arns = resources_for_web_acl(
@@ -45,19 +51,16 @@ def list_resources_for_web_acl(self: WAFV2Response) -> TYPE_RESPONSE:
     return 200, {"Content-Type": "application/json"}, json.dumps({"ResourceArns": arns})
 
 
-def _moving_associate(original: Callable[..., None]) -> Callable[..., None]:
-    def associate_web_acl(self: WAFV2Backend, web_acl_arn: str, resource_arn: str) -> None:
-        if web_acl_arn not in self.wacls:
-            raise WAFNonexistentItemException
-        for web_acl in self.wacls.values():
-            while resource_arn in web_acl.associated_resources:
-                web_acl.associated_resources.remove(resource_arn)
-        original(self, web_acl_arn, resource_arn)
-
-    return associate_web_acl
-
-
-def install() -> None:
-    WAFV2Response.list_resources_for_web_acl = list_resources_for_web_acl  # type: ignore[attr-defined]
-    original: Any = WAFV2Backend.associate_web_acl
-    WAFV2Backend.associate_web_acl = _moving_associate(original)  # type: ignore[method-assign]
+@patch_point(
+    "moto.wafv2.models.WAFV2Backend.associate_web_acl",
+    kind="wrap",
+    params="self, web_acl_arn, resource_arn",
+    why="associating a resource moves it from the web ACL it was in",
+)
+def _associate_web_acl(original: Callable[..., None], self: WAFV2Backend, web_acl_arn: str, resource_arn: str) -> None:
+    if web_acl_arn not in self.wacls:
+        raise WAFNonexistentItemException
+    for web_acl in self.wacls.values():
+        while resource_arn in web_acl.associated_resources:
+            web_acl.associated_resources.remove(resource_arn)
+    original(self, web_acl_arn, resource_arn)

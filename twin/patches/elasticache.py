@@ -21,6 +21,7 @@ The twin applies every modification at once, whatever ApplyImmediately says.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -34,61 +35,66 @@ from moto.elasticache.exceptions import (
 from moto.elasticache.models import CacheCluster, ElastiCacheBackend, ReplicationGroup
 from moto.elasticache.responses import ElastiCacheResponse
 
+from twin.patching import patch_point
+
 # 16 to 128 printable ASCII characters, none of / " @ (ElastiCache's AUTH token rule).
 AUTH_TOKEN = re.compile(r"^[\x20-\x7e]{16,128}$")
 AUTH_TOKEN_FORBIDDEN = set('/"@')
 
-_installed: list[bool] = []
+
+@patch_point(
+    "moto.elasticache.models.ElastiCacheBackend.create_replication_group",
+    kind="wrap",
+    params="self, ...",
+    why="ElastiCache's parameter checks, NumCacheClusters honoured, member cache clusters created",
+)
+def _create_replication_group(
+    original: Callable[..., ReplicationGroup], self: ElastiCacheBackend, **kwargs: Any
+) -> ReplicationGroup:
+    _check_create(self, kwargs)
+    if kwargs.get("cluster_mode") != "enabled" and kwargs.get("num_cache_clusters"):
+        # moto sizes a cluster-mode-disabled group from ReplicasPerNodeGroup only.
+        kwargs["replicas_per_node_group"] = kwargs["num_cache_clusters"] - 1
+    group = original(self, **kwargs)
+    group.__dict__["_twin_auth_tokens"] = [kwargs["auth_token"]] if kwargs.get("auth_token") else []
+    group.kms_key_id = kwargs.get("kms_key_id")
+    group.auto_minor_version_upgrade = (
+        True if kwargs.get("auto_minor_version_upgrade") is None else kwargs["auto_minor_version_upgrade"]
+    )
+    group.cache_parameter_group_name = kwargs.get("cache_parameter_group_name") or _default_parameter_group(
+        group.engine, kwargs.get("engine_version"), group.cluster_mode == "enabled"
+    )
+    for node_group in group.node_groups:
+        for member in node_group["node_group_members"]:
+            _add_member(self, group, member["cache_cluster_id"], member["preferred_availability_zone"])
+    return group
 
 
-def install() -> None:
-    if _installed:
-        return
-    _installed.append(True)
-    original_create = ElastiCacheBackend.create_replication_group
-    original_delete = ElastiCacheBackend.delete_replication_group
-
-    def create_replication_group(self: ElastiCacheBackend, **kwargs: Any) -> ReplicationGroup:
-        _check_create(self, kwargs)
-        if kwargs.get("cluster_mode") != "enabled" and kwargs.get("num_cache_clusters"):
-            # moto sizes a cluster-mode-disabled group from ReplicasPerNodeGroup only.
-            kwargs["replicas_per_node_group"] = kwargs["num_cache_clusters"] - 1
-        group = original_create(self, **kwargs)
-        group.__dict__["_twin_auth_tokens"] = [kwargs["auth_token"]] if kwargs.get("auth_token") else []
-        group.kms_key_id = kwargs.get("kms_key_id")
-        group.auto_minor_version_upgrade = (
-            True if kwargs.get("auto_minor_version_upgrade") is None else kwargs["auto_minor_version_upgrade"]
-        )
-        group.cache_parameter_group_name = kwargs.get("cache_parameter_group_name") or _default_parameter_group(
-            group.engine, kwargs.get("engine_version"), group.cluster_mode == "enabled"
-        )
-        for node_group in group.node_groups:
-            for member in node_group["node_group_members"]:
-                _add_member(self, group, member["cache_cluster_id"], member["preferred_availability_zone"])
-        return group
-
-    def delete_replication_group(
-        self: ElastiCacheBackend, replication_group_id: str, retain_primary_cluster: bool | None
-    ) -> ReplicationGroup:
-        group = self.replication_groups.get(replication_group_id)
-        primary = _primary_id(group) if group else None
-        deleted = original_delete(self, replication_group_id, retain_primary_cluster)
-        self.replication_groups.pop(replication_group_id, None)
-        self.tagging_service.delete_all_tags_for_resource(deleted.arn)
-        for member in list(self.cache_clusters.values()):
-            if member.replication_group_id != replication_group_id:
-                continue
-            if retain_primary_cluster and member.cache_cluster_id == primary:
-                member.replication_group_id = None
-            else:
-                self.cache_clusters.pop(member.cache_cluster_id, None)
-        return deleted
-
-    ElastiCacheBackend.create_replication_group = create_replication_group
-    ElastiCacheBackend.delete_replication_group = delete_replication_group
-    ElastiCacheResponse.modify_replication_group = _modify_replication_group_response
-    ElastiCacheResponse.increase_replica_count = _increase_replica_count_response
-    ElastiCacheResponse.decrease_replica_count = _decrease_replica_count_response
+@patch_point(
+    "moto.elasticache.models.ElastiCacheBackend.delete_replication_group",
+    kind="wrap",
+    params="self, replication_group_id, retain_primary_cluster",
+    why="a deleted group is gone at once, with its member clusters unless the primary is retained",
+)
+def _delete_replication_group(
+    original: Callable[..., ReplicationGroup],
+    self: ElastiCacheBackend,
+    replication_group_id: str,
+    retain_primary_cluster: bool | None,
+) -> ReplicationGroup:
+    group = self.replication_groups.get(replication_group_id)
+    primary = _primary_id(group) if group else None
+    deleted = original(self, replication_group_id, retain_primary_cluster)
+    self.replication_groups.pop(replication_group_id, None)
+    self.tagging_service.delete_all_tags_for_resource(deleted.arn)
+    for member in list(self.cache_clusters.values()):
+        if member.replication_group_id != replication_group_id:
+            continue
+        if retain_primary_cluster and member.cache_cluster_id == primary:
+            member.replication_group_id = None
+        else:
+            self.cache_clusters.pop(member.cache_cluster_id, None)
+    return deleted
 
 
 # -- checks ElastiCache makes ------------------------------------------------------------------
@@ -211,6 +217,12 @@ MODIFIABLE = {
 }
 
 
+@patch_point(
+    "moto.elasticache.responses.ElastiCacheResponse.modify_replication_group",
+    kind="replace",
+    params="self",
+    why="every setting the cache role changes is applied, AUTH token strategies included",
+)
 def _modify_replication_group_response(self: ElastiCacheResponse) -> ActionResult:
     backend = self.elasticache_backend
     group = _group(backend, self._get_param("ReplicationGroupId"))
@@ -294,6 +306,11 @@ def _replicas(node_group: dict[str, Any]) -> list[dict[str, Any]]:
     return node_group["node_group_members"][1:]
 
 
+@patch_point(
+    "moto.elasticache.responses.ElastiCacheResponse.increase_replica_count",
+    kind="add",
+    why="IncreaseReplicaCount",
+)
 def _increase_replica_count_response(self: ElastiCacheResponse) -> ActionResult:
     backend, group, new_count = _replica_count_request(self)
     if new_count > 5:
@@ -326,6 +343,11 @@ def _increase_replica_count_response(self: ElastiCacheResponse) -> ActionResult:
     return ActionResult({"ReplicationGroup": group})
 
 
+@patch_point(
+    "moto.elasticache.responses.ElastiCacheResponse.decrease_replica_count",
+    kind="add",
+    why="DecreaseReplicaCount",
+)
 def _decrease_replica_count_response(self: ElastiCacheResponse) -> ActionResult:
     backend, group, new_count = _replica_count_request(self)
     if new_count < 0:

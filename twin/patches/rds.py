@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import subprocess
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -29,6 +29,7 @@ from moto.rds.exceptions import DBParameterGroupNotFoundError
 from moto.rds.models import DBParameterGroup, RDSBackend
 from moto.rds.responses import RDSResponse
 
+from twin.patching import patch_point
 from twin.postgres import find_bindir
 
 _DATA_TYPES = {"BOOLEAN": "boolean", "INTEGER": "integer", "REAL": "float", "STRING": "string", "ENUM": "string"}
@@ -66,56 +67,62 @@ _RDS_PARAMETERS: tuple[dict[str, Any], ...] = (
 )
 
 
-def install() -> None:
-    _raise_for_missing_group()
-    _seed_postgres_parameters()
-    _filter_parameters_by_source()
+@patch_point(
+    "moto.rds.models.RDSBackend.describe_db_parameter_groups",
+    kind="wrap",
+    params="self, db_parameter_group_kwargs",
+    why="a group asked for by name that does not exist raises DBParameterGroupNotFound",
+)
+def _describe_db_parameter_groups(
+    original: Callable[..., list[DBParameterGroup]], self: RDSBackend, kwargs: dict[str, Any]
+) -> list[DBParameterGroup]:
+    found = original(self, kwargs)
+    name = kwargs.get("db_parameter_group_name")
+    if name and not found:
+        raise DBParameterGroupNotFoundError(name)
+    return found
 
 
-def _raise_for_missing_group() -> None:
-    original = RDSBackend.describe_db_parameter_groups
-
-    def describe_db_parameter_groups(self: RDSBackend, kwargs: dict[str, Any]) -> list[DBParameterGroup]:
-        found = original(self, kwargs)
-        name = kwargs.get("db_parameter_group_name")
-        if name and not found:
-            raise DBParameterGroupNotFoundError(name)
-        return found
-
-    RDSBackend.describe_db_parameter_groups = describe_db_parameter_groups  # type: ignore[method-assign]
-
-
-def _seed_postgres_parameters() -> None:
-    original_init = DBParameterGroup.__init__
-    original_update = DBParameterGroup.update_parameters
-
-    def __init__(self: DBParameterGroup, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        if str(self.family or "").startswith("postgres"):
-            self.parameters = defaultdict(dict, {p["ParameterName"]: dict(p) for p in postgres_defaults()})
-
-    def update_parameters(self: DBParameterGroup, new_parameters: Iterable[dict[str, Any]]) -> None:
-        new_parameters = list(new_parameters)
-        original_update(self, new_parameters)
-        for parameter in new_parameters:
-            self.parameters[parameter["ParameterName"]]["Source"] = "user"
-
-    DBParameterGroup.__init__ = __init__  # type: ignore[method-assign]
-    DBParameterGroup.update_parameters = update_parameters  # type: ignore[method-assign]
+@patch_point(
+    "moto.rds.models.DBParameterGroup.__init__",
+    kind="wrap",
+    params="self, ...",
+    why="a postgres* group starts with the engine's default parameters",
+)
+def _seed_postgres_parameters(original: Callable[..., None], self: DBParameterGroup, *args: Any, **kwargs: Any) -> None:
+    original(self, *args, **kwargs)
+    if str(self.family or "").startswith("postgres"):
+        self.parameters = defaultdict(dict, {p["ParameterName"]: dict(p) for p in postgres_defaults()})
 
 
-def _filter_parameters_by_source() -> None:
-    original = RDSResponse.describe_db_parameters
+@patch_point(
+    "moto.rds.models.DBParameterGroup.update_parameters",
+    kind="wrap",
+    params="self, new_parameters",
+    why="a parameter set through ModifyDBParameterGroup reports Source: user",
+)
+def _update_parameters(
+    original: Callable[..., None], self: DBParameterGroup, new_parameters: Iterable[dict[str, Any]]
+) -> None:
+    new_parameters = list(new_parameters)
+    original(self, new_parameters)
+    for parameter in new_parameters:
+        self.parameters[parameter["ParameterName"]]["Source"] = "user"
 
-    def describe_db_parameters(self: RDSResponse) -> ActionResult:
-        source = self.params.get("Source")
-        if not source:
-            return original(self)
-        name = self.params.get("DBParameterGroupName")
-        group = self.backend.describe_db_parameter_groups({"db_parameter_group_name": name})[0]
-        return ActionResult({"Parameters": [p for p in group.parameters.values() if p.get("Source") == source]})
 
-    RDSResponse.describe_db_parameters = describe_db_parameters  # type: ignore[method-assign]
+@patch_point(
+    "moto.rds.responses.RDSResponse.describe_db_parameters",
+    kind="wrap",
+    params="self",
+    why="DescribeDBParameters honours its Source filter",
+)
+def _describe_db_parameters(original: Callable[..., ActionResult], self: RDSResponse) -> ActionResult:
+    source = self.params.get("Source")
+    if not source:
+        return original(self)
+    name = self.params.get("DBParameterGroupName")
+    group = self.backend.describe_db_parameter_groups({"db_parameter_group_name": name})[0]
+    return ActionResult({"Parameters": [p for p in group.parameters.values() if p.get("Source") == source]})
 
 
 @functools.cache

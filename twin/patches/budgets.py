@@ -14,12 +14,7 @@ from moto.budgets.models import Budget, BudgetsBackend, Notification
 from moto.budgets.responses import BudgetsResponse
 from moto.core.utils import unix_time
 
-
-def install() -> None:
-    BudgetsBackend.update_budget = _update_budget  # type: ignore[attr-defined]
-    BudgetsBackend.find_notification = _find_notification  # type: ignore[attr-defined]
-    for name in ("update_budget", "describe_subscribers_for_notification", "create_subscriber", "delete_subscriber"):
-        setattr(BudgetsResponse, name, globals()[f"_respond_{name}"])
+from twin.patching import patch_point
 
 
 def _budget(backend: BudgetsBackend, account_id: str, name: str) -> Budget:
@@ -34,6 +29,11 @@ def _same(left: dict[str, Any], right: dict[str, Any]) -> bool:
     return all(left.get(k) == right.get(k) for k in keys) and float(left["Threshold"]) == float(right["Threshold"])
 
 
+@patch_point(
+    "moto.budgets.models.BudgetsBackend.find_notification",
+    kind="add",
+    why="the subscriber calls find a budget's notification by its details",
+)
 def _find_notification(self: BudgetsBackend, account_id: str, name: str, details: dict[str, Any]) -> Notification:
     for notification in _budget(self, account_id, name).notifications:
         if _same(notification.details, details):
@@ -41,6 +41,7 @@ def _find_notification(self: BudgetsBackend, account_id: str, name: str, details
     raise NotFoundException("Unable to find the notification - it doesn't exist.")
 
 
+@patch_point("moto.budgets.models.BudgetsBackend.update_budget", kind="add", why="UpdateBudget")
 def _update_budget(self: BudgetsBackend, account_id: str, new_budget: dict[str, Any]) -> None:
     budget = _budget(self, account_id, new_budget["BudgetName"])
     time_period = budget.budget.get("TimePeriod")
@@ -49,11 +50,17 @@ def _update_budget(self: BudgetsBackend, account_id: str, new_budget: dict[str, 
         budget.budget["TimePeriod"] = time_period
 
 
+@patch_point("moto.budgets.responses.BudgetsResponse.update_budget", kind="add", why="UpdateBudget")
 def _respond_update_budget(self: BudgetsResponse) -> str:
     self.backend.update_budget(self._get_param("AccountId"), self._get_param("NewBudget"))
     return json.dumps({})
 
 
+@patch_point(
+    "moto.budgets.responses.BudgetsResponse.describe_subscribers_for_notification",
+    kind="add",
+    why="DescribeSubscribersForNotification",
+)
 def _respond_describe_subscribers_for_notification(self: BudgetsResponse) -> str:
     notification = self.backend.find_notification(
         self._get_param("AccountId"), self._get_param("BudgetName"), self._get_param("Notification")
@@ -61,6 +68,7 @@ def _respond_describe_subscribers_for_notification(self: BudgetsResponse) -> str
     return json.dumps({"Subscribers": list(notification.subscribers), "NextToken": None})
 
 
+@patch_point("moto.budgets.responses.BudgetsResponse.create_subscriber", kind="add", why="CreateSubscriber")
 def _respond_create_subscriber(self: BudgetsResponse) -> str:
     notification = self.backend.find_notification(
         self._get_param("AccountId"), self._get_param("BudgetName"), self._get_param("Notification")
@@ -69,6 +77,7 @@ def _respond_create_subscriber(self: BudgetsResponse) -> str:
     return json.dumps({})
 
 
+@patch_point("moto.budgets.responses.BudgetsResponse.delete_subscriber", kind="add", why="DeleteSubscriber")
 def _respond_delete_subscriber(self: BudgetsResponse) -> str:
     notification = self.backend.find_notification(
         self._get_param("AccountId"), self._get_param("BudgetName"), self._get_param("Notification")

@@ -20,6 +20,8 @@ from typing import Any
 
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 
+from twin.patching import patch_point
+
 ALB_DEFAULTS = {
     "access_logs.s3.enabled": "false",
     "client_keep_alive.seconds": "3600",
@@ -43,26 +45,27 @@ HTTP_TARGET_GROUP_DEFAULTS = {
 }
 
 
-def _load_balancer_defaults(original: Callable[..., None]) -> Callable[..., None]:
-    def __init__(self: FakeLoadBalancer, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        if self.type == "application":
-            for key, value in ALB_DEFAULTS.items():
-                self.attrs.setdefault(key, value)
-
-    return __init__
-
-
-def _target_group_defaults(original: Callable[..., None]) -> Callable[..., None]:
-    def __init__(self: FakeTargetGroup, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        if self.protocol in ("HTTP", "HTTPS"):
-            for key, value in HTTP_TARGET_GROUP_DEFAULTS.items():
-                self.attributes.setdefault(key, value)
-
-    return __init__
+@patch_point(
+    "moto.elbv2.models.FakeLoadBalancer.__init__",
+    kind="wrap",
+    params="self, ...",
+    why="an Application Load Balancer reports the attributes AWS always reports",
+)
+def _load_balancer_defaults(original: Callable[..., None], self: FakeLoadBalancer, *args: Any, **kwargs: Any) -> None:
+    original(self, *args, **kwargs)
+    if self.type == "application":
+        for key, value in ALB_DEFAULTS.items():
+            self.attrs.setdefault(key, value)
 
 
-def install() -> None:
-    FakeLoadBalancer.__init__ = _load_balancer_defaults(FakeLoadBalancer.__init__)  # type: ignore[method-assign]
-    FakeTargetGroup.__init__ = _target_group_defaults(FakeTargetGroup.__init__)  # type: ignore[method-assign]
+@patch_point(
+    "moto.elbv2.models.FakeTargetGroup.__init__",
+    kind="wrap",
+    params="self, ...",
+    why="an HTTP(S) target group reports the stickiness durations AWS always reports",
+)
+def _target_group_defaults(original: Callable[..., None], self: FakeTargetGroup, *args: Any, **kwargs: Any) -> None:
+    original(self, *args, **kwargs)
+    if self.protocol in ("HTTP", "HTTPS"):
+        for key, value in HTTP_TARGET_GROUP_DEFAULTS.items():
+            self.attributes.setdefault(key, value)

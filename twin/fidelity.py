@@ -7,12 +7,12 @@ ELBv2: target health can be set per target through the control API; new targets 
 and deregistered ones ``draining`` for configurable seconds; load balancers answer HTTP through
 their listeners' default actions (the data plane a runbook smoke-tests), and the application behind
 them can be told to fail by version.
+
+Each change to moto is a point of the twin's one registry (twin.patching), declared beside its code.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import random
 import threading
 import time
@@ -26,7 +26,8 @@ from moto.elbv2.models import ELBv2Backend, FakeListener, FakeLoadBalancer, Fake
 from moto.rds.exceptions import InvalidDBInstanceStateError, RDSClientError
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
 
-from twin import patches
+from twin import patching
+from twin.patching import patch_point
 from twin.postgres import PostgresPlane
 
 # The status RDS reports while each kind of transition runs.
@@ -127,17 +128,9 @@ def state() -> FidelityState:
 
 
 def install(fidelity: FidelityState) -> None:
-    """Patch moto's classes once; later calls only swap the state they consult."""
-    if not _installed:
-        _patch_rds()
-        _patch_elbv2()
-        _install_service_patches()
+    """Install every patch point (once per process); later calls only swap the state they consult."""
+    patching.install()
     _installed["state"] = fidelity
-
-
-def _install_service_patches() -> None:
-    for module in pkgutil.iter_modules(patches.__path__):
-        importlib.import_module(f"{patches.__name__}.{module.name}").install()
 
 
 # -- RDS -------------------------------------------------------------------------------------
@@ -163,12 +156,32 @@ def _status_set(db: DBInstance, value: str) -> None:
     db.__dict__["_twin_status"] = value
 
 
+patch_point(
+    "moto.rds.models.DBInstance.status",
+    kind="add",
+    why="moto keeps status as a plain attribute; the twin reports a transition's status while it lasts",
+)(property(_status_get, _status_set))
+
+
+@patch_point(
+    "moto.rds.models.DBInstance.address",
+    kind="replace",
+    params="self",
+    why="an instance backed by a real PostgreSQL cluster is reached on loopback",
+)
+@property
 def _address(db: DBInstance) -> str:
     if state().postgres.find(db.region, db.db_instance_identifier):
         return "127.0.0.1"
     return f"{db.db_instance_identifier}.aaaaaaaaaa.{db.region}.rds.amazonaws.com"
 
 
+@patch_point(
+    "moto.rds.models.DBInstance.status_infos",
+    kind="add",
+    why="a replica reports replicating, or error when its standby is not streaming",
+)
+@property
 def _status_infos(db: DBInstance) -> list[dict[str, Any]] | None:
     if not db.is_replica:
         return None
@@ -180,6 +193,12 @@ def _status_infos(db: DBInstance) -> list[dict[str, Any]] | None:
     return [{"StatusType": "read replication", "Normal": True, "Status": "replicating"}]
 
 
+@patch_point(
+    "moto.rds.models.DBInstance.remove_replica",
+    kind="replace",
+    params="self, replica",
+    why="moto removes a replica by name only; a cross-region one is listed by ARN",
+)
 def _remove_replica(source: DBInstance, replica: DBInstance) -> None:
     for reference in (replica.db_instance_identifier, replica.db_instance_arn):
         if reference in source.replicas:
@@ -193,76 +212,81 @@ def _split_source(backend: RDSBackend, source_id: str) -> tuple[str, str]:
     return backend.region_name, source_id
 
 
-def _wrap(cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    setattr(cls, name, make(getattr(cls, name)))
+@patch_point(
+    "moto.rds.models.RDSBackend.create_db_instance",
+    kind="wrap",
+    params="self, db_kwargs",
+    why="a PostgreSQL instance starts a real cluster and takes time to create when asked",
+)
+def _create_db_instance(original: Callable[..., DBInstance], self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+    db = original(self, db_kwargs)
+    begin_transition(db, "creating")
+    if _is_postgres(db) and not db.db_cluster_identifier:
+        try:
+            cluster = state().postgres.create_primary(
+                db.region,
+                db.db_instance_identifier,
+                db.master_username or "postgres",
+                db_kwargs.get("master_user_password") or "",
+                db.db_name,
+            )
+        except Exception as exc:
+            self.databases.pop(db.db_instance_identifier, None)
+            raise RDSClientError("InternalFailure", f"the twin could not start PostgreSQL: {exc}") from exc
+        db.port = cluster.port
+    return db
 
 
-def _create_db_instance(original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
-    def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
-        db = original(self, db_kwargs)
-        begin_transition(db, "creating")
-        if _is_postgres(db) and not db.db_cluster_identifier:
-            try:
-                cluster = state().postgres.create_primary(
-                    db.region,
-                    db.db_instance_identifier,
-                    db.master_username or "postgres",
-                    db_kwargs.get("master_user_password") or "",
-                    db.db_name,
-                )
-            except Exception as exc:
-                self.databases.pop(db.db_instance_identifier, None)
-                raise RDSClientError("InternalFailure", f"the twin could not start PostgreSQL: {exc}") from exc
-            db.port = cluster.port
-        return db
-
-    return create_db_instance
-
-
-def _create_read_replica(original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
-    def create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
-        source_region, source_id = _split_source(self, db_kwargs["source_db_instance_identifier"])
-        source = rds_backends[self.account_id][source_region].describe_db_instances(source_id)[0]
-        if source_region != self.region_name and not db_kwargs.get("db_parameter_group_name"):
-            # A cross-region replica gets the target region's default group unless told otherwise.
-            db_kwargs["db_parameter_group_name"] = source.default_db_parameter_group_details()[1]
-        replica = original(self, db_kwargs)
-        if not replica.availability_zone.startswith(self.region_name):
-            # moto copies the source's placement; a replica lives in its own region.
-            replica.availability_zone = f"{self.region_name}a"
-            if not db_kwargs.get("vpc_security_group_ids"):
-                ec2 = ec2_backends[self.account_id][self.region_name]
-                replica.vpc_security_group_ids = [ec2.get_default_security_group(ec2.default_vpc.id).id]
-        replica.__dict__["_twin_transition"] = None
-        replica.status = "available"
-        begin_transition(replica, "creating")
-        plane = state().postgres
-        if plane.find(source_region, source_id):
-            try:
-                cluster = plane.create_standby(
-                    self.region_name, replica.db_instance_identifier, source_region, source_id
-                )
-            except Exception as exc:
-                self.databases.pop(replica.db_instance_identifier, None)
-                _remove_replica(source, replica)
-                raise RDSClientError("InternalFailure", f"the twin could not start the standby: {exc}") from exc
-            replica.port = cluster.port
-        return replica
-
-    return create_db_instance_read_replica
+@patch_point(
+    "moto.rds.models.RDSBackend.create_db_instance_read_replica",
+    kind="wrap",
+    params="self, db_kwargs",
+    why="a replica of a PostgreSQL instance starts a streaming standby; a cross-region one lives in its region",
+)
+def _create_read_replica(
+    original: Callable[..., DBInstance], self: RDSBackend, db_kwargs: dict[str, Any]
+) -> DBInstance:
+    source_region, source_id = _split_source(self, db_kwargs["source_db_instance_identifier"])
+    source = rds_backends[self.account_id][source_region].describe_db_instances(source_id)[0]
+    if source_region != self.region_name and not db_kwargs.get("db_parameter_group_name"):
+        # A cross-region replica gets the target region's default group unless told otherwise.
+        db_kwargs["db_parameter_group_name"] = source.default_db_parameter_group_details()[1]
+    replica = original(self, db_kwargs)
+    if not replica.availability_zone.startswith(self.region_name):
+        # moto copies the source's placement; a replica lives in its own region.
+        replica.availability_zone = f"{self.region_name}a"
+        if not db_kwargs.get("vpc_security_group_ids"):
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            replica.vpc_security_group_ids = [ec2.get_default_security_group(ec2.default_vpc.id).id]
+    replica.__dict__["_twin_transition"] = None
+    replica.status = "available"
+    begin_transition(replica, "creating")
+    plane = state().postgres
+    if plane.find(source_region, source_id):
+        try:
+            cluster = plane.create_standby(self.region_name, replica.db_instance_identifier, source_region, source_id)
+        except Exception as exc:
+            self.databases.pop(replica.db_instance_identifier, None)
+            _remove_replica(source, replica)
+            raise RDSClientError("InternalFailure", f"the twin could not start the standby: {exc}") from exc
+        replica.port = cluster.port
+    return replica
 
 
-def _promote_read_replica(_original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
-    def promote_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
-        db = self.describe_db_instances(db_kwargs["db_instance_identifier"])[0]
-        if not db.is_replica:
-            raise InvalidDBInstanceStateError(db.db_instance_identifier, "promote")
-        detach_replica(self, db)
-        db.update(**db_kwargs)
-        begin_transition(db, "promoting")
-        return db
-
-    return promote_read_replica
+@patch_point(
+    "moto.rds.models.RDSBackend.promote_read_replica",
+    kind="replace",
+    params="self, db_kwargs",
+    why="promotion detaches the replica from its source, in the API and in its cluster",
+)
+def _promote_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+    db = self.describe_db_instances(db_kwargs["db_instance_identifier"])[0]
+    if not db.is_replica:
+        raise InvalidDBInstanceStateError(db.db_instance_identifier, "promote")
+    detach_replica(self, db)
+    db.update(**db_kwargs)
+    begin_transition(db, "promoting")
+    return db
 
 
 def detach_replica(backend: RDSBackend, db: DBInstance) -> None:
@@ -277,63 +301,65 @@ def detach_replica(backend: RDSBackend, db: DBInstance) -> None:
         state().postgres.promote(db.region, db.db_instance_identifier)
 
 
-def _delete_db_instance(original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
-    def delete_db_instance(self: RDSBackend, db_instance_identifier: str, *args: Any, **kwargs: Any) -> DBInstance:
-        existing = self.databases.get(db_instance_identifier)
-        if existing is not None and existing.is_replica:
-            # moto removes a cross-region replica from its source by name only; do it here.
-            source_region, source_id = _split_source(self, existing.source_db_instance_identifier or "")
-            source = rds_backends[self.account_id][source_region].databases.get(source_id)
-            if source is not None:
-                _remove_replica(source, existing)
-            existing.is_replica = False
-        db = original(self, db_instance_identifier, *args, **kwargs)
-        # RDS promotes the replicas of a deleted source to standalone instances.
-        for reference in list(db.replicas):
-            region, replica_id = _split_source(self, reference)
-            replica = rds_backends[self.account_id][region].databases.get(replica_id)
-            if replica is not None:
-                detach_replica(rds_backends[self.account_id][region], replica)
-        state().postgres.delete(db.region, db_instance_identifier)
-        return db
-
-    return delete_db_instance
-
-
-def _reboot_db_instance(original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
-    def reboot_db_instance(self: RDSBackend, db_instance_identifier: str, *args: Any, **kwargs: Any) -> DBInstance:
-        db = original(self, db_instance_identifier, *args, **kwargs)
-        if state().postgres.find(db.region, db.db_instance_identifier):
-            state().postgres.restart(db.region, db.db_instance_identifier)
-        begin_transition(db, "rebooting")
-        return db
-
-    return reboot_db_instance
+@patch_point(
+    "moto.rds.models.RDSBackend.delete_db_instance",
+    kind="wrap",
+    params="self, db_instance_identifier, ...",
+    why="deleting removes the cluster and, as RDS does, promotes the deleted source's replicas",
+)
+def _delete_db_instance(
+    original: Callable[..., DBInstance], self: RDSBackend, db_instance_identifier: str, *args: Any, **kwargs: Any
+) -> DBInstance:
+    existing = self.databases.get(db_instance_identifier)
+    if existing is not None and existing.is_replica:
+        # moto removes a cross-region replica from its source by name only; do it here.
+        source_region, source_id = _split_source(self, existing.source_db_instance_identifier or "")
+        source = rds_backends[self.account_id][source_region].databases.get(source_id)
+        if source is not None:
+            _remove_replica(source, existing)
+        existing.is_replica = False
+    db = original(self, db_instance_identifier, *args, **kwargs)
+    # RDS promotes the replicas of a deleted source to standalone instances.
+    for reference in list(db.replicas):
+        region, replica_id = _split_source(self, reference)
+        replica = rds_backends[self.account_id][region].databases.get(replica_id)
+        if replica is not None:
+            detach_replica(rds_backends[self.account_id][region], replica)
+    state().postgres.delete(db.region, db_instance_identifier)
+    return db
 
 
-def _modify_db_instance(original: Callable[..., DBInstance]) -> Callable[..., DBInstance]:
-    def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> DBInstance:
-        password = db_kwargs.get("master_user_password")
-        db = original(self, db_instance_identifier, db_kwargs)
-        if password and state().postgres.find(db.region, db.db_instance_identifier):
-            state().postgres.set_password(db.region, db.db_instance_identifier, db.master_username, password)
-        begin_transition(db, "modifying")
-        return db
+@patch_point(
+    "moto.rds.models.RDSBackend.reboot_db_instance",
+    kind="wrap",
+    params="self, db_instance_identifier, ...",
+    why="rebooting restarts the instance's cluster and takes time when asked",
+)
+def _reboot_db_instance(
+    original: Callable[..., DBInstance], self: RDSBackend, db_instance_identifier: str, *args: Any, **kwargs: Any
+) -> DBInstance:
+    db = original(self, db_instance_identifier, *args, **kwargs)
+    if state().postgres.find(db.region, db.db_instance_identifier):
+        state().postgres.restart(db.region, db.db_instance_identifier)
+    begin_transition(db, "rebooting")
+    return db
 
-    return modify_db_instance
 
-
-def _patch_rds() -> None:
-    DBInstance.status = property(_status_get, _status_set)  # type: ignore[assignment]
-    DBInstance.address = property(_address)  # type: ignore[assignment,method-assign]
-    DBInstance.status_infos = property(_status_infos)  # type: ignore[attr-defined]
-    DBInstance.remove_replica = _remove_replica  # type: ignore[method-assign]
-    _wrap(RDSBackend, "create_db_instance", _create_db_instance)
-    _wrap(RDSBackend, "create_db_instance_read_replica", _create_read_replica)
-    _wrap(RDSBackend, "promote_read_replica", _promote_read_replica)
-    _wrap(RDSBackend, "delete_db_instance", _delete_db_instance)
-    _wrap(RDSBackend, "reboot_db_instance", _reboot_db_instance)
-    _wrap(RDSBackend, "modify_db_instance", _modify_db_instance)
+@patch_point(
+    "moto.rds.models.RDSBackend.modify_db_instance",
+    kind="wrap",
+    params="self, db_instance_identifier, db_kwargs",
+    why="a new master password is set on the cluster; modifying takes time when asked",
+)
+def _modify_db_instance(
+    original: Callable[..., DBInstance], self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]
+) -> DBInstance:
+    password = db_kwargs.get("master_user_password")
+    db = original(self, db_instance_identifier, db_kwargs)
+    if password and state().postgres.find(db.region, db.db_instance_identifier):
+        state().postgres.set_password(db.region, db.db_instance_identifier, db.master_username, password)
+    begin_transition(db, "modifying")
+    return db
 
 
 def rds_instances() -> list[tuple[str, DBInstance]]:
@@ -347,18 +373,21 @@ def rds_instances() -> list[tuple[str, DBInstance]]:
 # -- ELBv2 -----------------------------------------------------------------------------------
 
 
-def _health_for(original: Callable[..., Any]) -> Callable[..., Any]:
-    def health_for(self: FakeTargetGroup, target: dict[str, Any], ec2_backend: Any) -> Any:
-        health = original(self, target, ec2_backend)
-        entry = _health_entry(self, target["Id"], health.status)
-        entry = entry or _failed_check(target["Id"], health.status, ec2_backend)
-        if entry:
-            health.status = entry["state"]
-            health.reason = entry["reason"]
-            health.description = entry["description"]
-        return health
-
-    return health_for
+@patch_point(
+    "moto.elbv2.models.FakeTargetGroup.health_for",
+    kind="wrap",
+    params="self, target, ec2_backend",
+    why="health set through the control API, registration and deregistration in progress, failing releases",
+)
+def _health_for(original: Callable[..., Any], self: FakeTargetGroup, target: dict[str, Any], ec2_backend: Any) -> Any:
+    health = original(self, target, ec2_backend)
+    entry = _health_entry(self, target["Id"], health.status)
+    entry = entry or _failed_check(target["Id"], health.status, ec2_backend)
+    if entry:
+        health.status = entry["state"]
+        health.reason = entry["reason"]
+        health.description = entry["description"]
+    return health
 
 
 def _health_entry(group: FakeTargetGroup, target_id: str, status: str) -> dict[str, str | None] | None:
@@ -405,47 +434,48 @@ def _in_transition(group: FakeTargetGroup, target_id: str, transition: str) -> b
     return began is not None and time.monotonic() - began < state().transition_seconds[transition]
 
 
-def _register(original: Callable[..., None]) -> Callable[..., None]:
-    def register(self: FakeTargetGroup, targets: list[dict[str, Any]]) -> None:
-        joining = {t["Id"] for t in targets if t["Id"] not in self.targets}
-        original(self, targets)
-        now = time.monotonic()
-        # Registering a target already registered changes nothing, on AWS too.
-        _since(self, "target_registration").update({t: now for t in joining if t in self.targets})
-
-    return register
-
-
-def _deregister(original: Callable[..., None]) -> Callable[..., None]:
-    def deregister(self: FakeTargetGroup, targets: list[dict[str, Any]]) -> None:
-        original(self, targets)
-        now = time.monotonic()
-        _since(self, "target_deregistration").update({t["Id"]: now for t in targets})
-
-    return deregister
+@patch_point(
+    "moto.elbv2.models.FakeTargetGroup.register",
+    kind="wrap",
+    params="self, targets",
+    why="when each target joined, for the registration transition",
+)
+def _register(original: Callable[..., None], self: FakeTargetGroup, targets: list[dict[str, Any]]) -> None:
+    joining = {t["Id"] for t in targets if t["Id"] not in self.targets}
+    original(self, targets)
+    now = time.monotonic()
+    # Registering a target already registered changes nothing, on AWS too.
+    _since(self, "target_registration").update({t: now for t in joining if t in self.targets})
 
 
-def _describe_target_health(original: Callable[..., Any]) -> Callable[..., Any]:
-    def describe_target_health(self: ELBv2Backend, target_group_arn: str, targets: list[dict[str, Any]]) -> Any:
-        group = self.target_groups.get(target_group_arn)
-        if not targets and group is not None:
-            # Draining targets are listed until their deregistration delay is over.
-            draining = [
-                t
-                for t_id, t in group.deregistered_targets.items()
-                if _in_transition(group, t_id, "target_deregistration")
-            ]
-            targets = list(group.targets.values()) + draining
-        return original(self, target_group_arn, targets)
-
-    return describe_target_health
+@patch_point(
+    "moto.elbv2.models.FakeTargetGroup.deregister",
+    kind="wrap",
+    params="self, targets",
+    why="when each target left, for the deregistration transition",
+)
+def _deregister(original: Callable[..., None], self: FakeTargetGroup, targets: list[dict[str, Any]]) -> None:
+    original(self, targets)
+    now = time.monotonic()
+    _since(self, "target_deregistration").update({t["Id"]: now for t in targets})
 
 
-def _patch_elbv2() -> None:
-    _wrap(FakeTargetGroup, "health_for", _health_for)
-    _wrap(FakeTargetGroup, "register", _register)
-    _wrap(FakeTargetGroup, "deregister", _deregister)
-    _wrap(ELBv2Backend, "describe_target_health", _describe_target_health)
+@patch_point(
+    "moto.elbv2.models.ELBv2Backend.describe_target_health",
+    kind="wrap",
+    params="self, target_group_arn, targets",
+    why="draining targets are listed until their deregistration delay is over",
+)
+def _describe_target_health(
+    original: Callable[..., Any], self: ELBv2Backend, target_group_arn: str, targets: list[dict[str, Any]]
+) -> Any:
+    group = self.target_groups.get(target_group_arn)
+    if not targets and group is not None:
+        draining = [
+            t for t_id, t in group.deregistered_targets.items() if _in_transition(group, t_id, "target_deregistration")
+        ]
+        targets = list(group.targets.values()) + draining
+    return original(self, target_group_arn, targets)
 
 
 # -- the ALB data plane --------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from moto.s3.exceptions import ReplicationConfigurationNotFoundError
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 
+from twin.patching import patch_point
+
 _RULE_FIELDS = (
     "ID",
     "Priority",
@@ -35,15 +37,16 @@ _RULE_FIELDS = (
 )
 
 
-def install() -> None:
-    S3Response.get_bucket_replication = _get_bucket_replication  # type: ignore[method-assign]
-    FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
-
-
 # What the twin knows of every request: it arrives over TLS. Keys it does not know are absent.
 _REQUEST_CONTEXT = {"aws:securetransport": "true"}
 
 
+@patch_point(
+    "moto.s3.models.FakeBucket.get_permission",
+    kind="replace",
+    params="self, action, resource",
+    why="bucket policy conditions evaluated, requests seen as arriving over TLS",
+)
 def _get_permission(self: FakeBucket, action: str, resource: str) -> Any:
     """The bucket policy's verdict on one request, its statements' conditions evaluated."""
     if self.policy is None:
@@ -85,6 +88,12 @@ def _condition_holds(operator: str, key: str, expected: list[Any]) -> bool:
     return False
 
 
+@patch_point(
+    "moto.s3.responses.S3Response.get_bucket_replication",
+    kind="replace",
+    params="self",
+    why="replication rules read back whole",
+)
 def _get_bucket_replication(self: S3Response) -> Any:
     self.data["Action"] = "GetBucketReplication"
     replication = self.backend.get_bucket_replication(self.bucket_name)
