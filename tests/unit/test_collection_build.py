@@ -31,6 +31,7 @@ SHIPPED = {
     "README.md",
     "bindep.txt",
     "changelogs",
+    "awx",
     "docs",
     "meta",
     "playbooks",
@@ -39,7 +40,7 @@ SHIPPED = {
     "roles",
 } | ({"CHANGELOG.rst"} if (ROOT / "CHANGELOG.rst").exists() else set())
 
-RUNTIME_PYTHON = {"boto3", "botocore", "psycopg2-binary"}
+RUNTIME_PYTHON = {"boto3", "botocore", "netaddr", "psycopg2-binary"}
 
 
 def user_env(**extra: str) -> dict[str, str]:
