@@ -199,84 +199,32 @@ deleted_certificate_arns:
   sample: []
 """
 
-import contextlib
 import time
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
-    ansible_dict_to_boto3_tag_list,
-    boto3_tag_list_to_ansible_dict,
-    compare_aws_tags,
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list, compare_aws_tags
+from ansible_collections.wedsync.platform.plugins.module_utils._acm import (
+    add_tags,
+    delete_certificate,
+    describe_certificate,
+    list_certificates,
+    list_tags,
+    remove_tags,
+    request_certificate,
 )
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
 
 # Certificates that can still serve, or will once validated; anything else is never reused.
 REUSABLE_STATUSES = ["ISSUED", "PENDING_VALIDATION"]
 FAILED_STATUSES = ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED")
-# ListCertificates returns RSA_2048 certificates only unless asked for every key type.
-KEY_TYPES = ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]
 POLL_SECONDS = 10.0
 RECORDS_POLL_SECONDS = 2.0
-
-retry = aws_retry
 
 
 class CertificateError(Exception):
     """State that stops the module with a message."""
-
-
-# -- AWS calls ---------------------------------------------------------------------------------
-
-
-@retry
-def list_certificates(client, statuses: list[str] | None) -> list[dict[str, Any]]:
-    params: dict[str, Any] = {"Includes": {"keyTypes": KEY_TYPES}}
-    if statuses:
-        params["CertificateStatuses"] = statuses
-    paginator = client.get_paginator("list_certificates")
-    return paginator.paginate(**params).build_full_result()["CertificateSummaryList"]
-
-
-@retry
-def describe_certificate(client, arn: str) -> dict[str, Any] | None:
-    try:
-        return client.describe_certificate(CertificateArn=arn)["Certificate"]
-    except is_boto3_error_code("ResourceNotFoundException"):
-        return None
-
-
-@retry
-def list_tags(client, arn: str) -> dict[str, str]:
-    try:
-        return boto3_tag_list_to_ansible_dict(client.list_tags_for_certificate(CertificateArn=arn).get("Tags", []))
-    except is_boto3_error_code("ResourceNotFoundException"):
-        return {}
-
-
-@retry
-def request_certificate(client, **params: Any) -> str:
-    return client.request_certificate(**params)["CertificateArn"]
-
-
-@retry
-def add_tags(client, arn: str, tags: dict[str, str]) -> None:
-    client.add_tags_to_certificate(CertificateArn=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
-
-
-@retry
-def remove_tags(client, arn: str, tags: dict[str, str]) -> None:
-    client.remove_tags_from_certificate(CertificateArn=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
-
-
-@retry
-def delete_certificate(client, arn: str) -> None:
-    client.delete_certificate(CertificateArn=arn)
 
 
 # -- matching ----------------------------------------------------------------------------------
@@ -465,7 +413,7 @@ class CertificateManager:
         others = [n for n in names if n != self.params["domain_name"].lower()]
         if others:
             params["SubjectAlternativeNames"] = [self.params["domain_name"], *others]
-        arn = request_certificate(self.client, **params)
+        arn = request_certificate(self.client, params)
         return {**predicted, "CertificateArn": arn}, list_tags(self.client, arn) or tags
 
     def wait_for(self, certificate: dict[str, Any]) -> dict[str, Any]:
@@ -519,8 +467,8 @@ def main() -> None:
         result = manager.present() if module.params["state"] == "present" else manager.absent()
     except CertificateError as e:
         module.fail_json(msg=str(e))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Could not manage certificate {module.params['name']}")
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     module.exit_json(**result)
 
 

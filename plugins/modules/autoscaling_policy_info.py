@@ -109,16 +109,11 @@ scaling_policies:
           sample: arn:aws:cloudwatch:us-east-1:123456789012:alarm:wedsync-production-app-blue-cpu-high
 """
 
-import contextlib
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
+from ansible_collections.wedsync.platform.plugins.module_utils._autoscaling import describe_policies
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
-
-retry = aws_retry
 
 
 def request(params: dict[str, Any]) -> dict[str, Any]:
@@ -144,12 +139,6 @@ def snake_policy(policy: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@retry
-def describe_policies(client, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
-    paginator = client.get_paginator("describe_policies")
-    return paginator.paginate(**kwargs).build_full_result().get("ScalingPolicies", [])
-
-
 def main() -> None:
     module = WedSyncAWSModule(
         argument_spec={
@@ -166,8 +155,8 @@ def main() -> None:
     client = module.client("autoscaling")
     try:
         found = describe_policies(client, request(module.params))
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg="Failed to describe Auto Scaling policies")
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     policies = sorted((snake_policy(p) for p in found), key=lambda p: (p["auto_scaling_group_name"], p["policy_name"]))
     module.exit_json(changed=False, scaling_policies=policies)
 

@@ -178,17 +178,23 @@ budget:
           subscribers: [{type: email, address: ops@wedsync.com}]
 """
 
-import contextlib
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.wedsync.platform.plugins.module_utils._budgets import (
+    create_budget,
+    create_notification,
+    create_subscriber,
+    delete_budget,
+    delete_notification,
+    delete_subscriber,
+    describe_budget,
+    describe_notifications,
+    describe_subscribers,
+    update_budget,
+)
+from ansible_collections.wedsync.platform.plugins.module_utils._sts import get_caller_identity
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
-
-retry = aws_retry
 
 NOTIFICATION_KEY = ("type", "comparison", "threshold", "threshold_type")
 
@@ -269,48 +275,6 @@ def format_amount(amount: float) -> str:
     return f"{amount:.2f}".rstrip("0").rstrip(".")
 
 
-@retry
-def caller_account(sts) -> str:
-    return sts.get_caller_identity()["Account"]
-
-
-@retry
-def describe_budget(client, account_id: str, name: str) -> dict[str, Any] | None:
-    try:
-        return client.describe_budget(AccountId=account_id, BudgetName=name)["Budget"]
-    except is_boto3_error_code("NotFoundException"):
-        return None
-
-
-@retry
-def describe_notifications(client, account_id: str, name: str) -> list[dict[str, Any]]:
-    found, token = [], None
-    while True:
-        kwargs = {"AccountId": account_id, "BudgetName": name, **({"NextToken": token} if token else {})}
-        page = client.describe_notifications_for_budget(**kwargs)
-        found.extend(page.get("Notifications", []))
-        token = page.get("NextToken")
-        if not token:
-            return found
-
-
-@retry
-def describe_subscribers(client, account_id: str, name: str, notification: dict[str, Any]) -> list[dict[str, Any]]:
-    found, token = [], None
-    while True:
-        kwargs = {
-            "AccountId": account_id,
-            "BudgetName": name,
-            "Notification": notification,
-            **({"NextToken": token} if token else {}),
-        }
-        page = client.describe_subscribers_for_notification(**kwargs)
-        found.extend(page.get("Subscribers", []))
-        token = page.get("NextToken")
-        if not token:
-            return found
-
-
 def current_budget(client, account_id: str, name: str) -> dict[str, Any] | None:
     api = describe_budget(client, account_id, name)
     if api is None:
@@ -336,60 +300,15 @@ def budget_fields_differ(current: dict[str, Any], desired: dict[str, Any]) -> bo
     return any(current[f] != desired[f] for f in fields)
 
 
-@retry
-def create_budget(client, desired: dict[str, Any]) -> None:
-    client.create_budget(
-        AccountId=desired["account_id"],
-        Budget=to_api_budget(desired),
-        NotificationsWithSubscribers=[
+def create(client, desired: dict[str, Any]) -> None:
+    create_budget(
+        client,
+        desired["account_id"],
+        to_api_budget(desired),
+        [
             {"Notification": to_api_notification(n), "Subscribers": [to_api_subscriber(s) for s in n["subscribers"]]}
             for n in desired["notifications"]
         ],
-    )
-
-
-@retry
-def update_budget(client, desired: dict[str, Any]) -> None:
-    client.update_budget(AccountId=desired["account_id"], NewBudget=to_api_budget(desired))
-
-
-@retry
-def delete_budget(client, account_id: str, name: str) -> None:
-    client.delete_budget(AccountId=account_id, BudgetName=name)
-
-
-@retry
-def create_notification(client, account_id: str, name: str, notification: dict[str, Any]) -> None:
-    client.create_notification(
-        AccountId=account_id,
-        BudgetName=name,
-        Notification=to_api_notification(notification),
-        Subscribers=[to_api_subscriber(s) for s in notification["subscribers"]],
-    )
-
-
-@retry
-def delete_notification(client, account_id: str, name: str, notification: dict[str, Any]) -> None:
-    client.delete_notification(AccountId=account_id, BudgetName=name, Notification=to_api_notification(notification))
-
-
-@retry
-def create_subscriber(client, account_id: str, name: str, notification: dict[str, Any], subscriber) -> None:
-    client.create_subscriber(
-        AccountId=account_id,
-        BudgetName=name,
-        Notification=to_api_notification(notification),
-        Subscriber=to_api_subscriber(subscriber),
-    )
-
-
-@retry
-def delete_subscriber(client, account_id: str, name: str, notification: dict[str, Any], subscriber) -> None:
-    client.delete_subscriber(
-        AccountId=account_id,
-        BudgetName=name,
-        Notification=to_api_notification(notification),
-        Subscriber=to_api_subscriber(subscriber),
     )
 
 
@@ -398,15 +317,17 @@ def reconcile_notifications(client, current: dict[str, Any], desired: dict[str, 
     have = {notification_key(n): n for n in current["notifications"]}
     want = {notification_key(n): n for n in desired["notifications"]}
     for key in have.keys() - want.keys():
-        delete_notification(client, account_id, name, have[key])
+        delete_notification(client, account_id, name, to_api_notification(have[key]))
     for key in want.keys() - have.keys():
-        create_notification(client, account_id, name, want[key])
+        subscribers = [to_api_subscriber(s) for s in want[key]["subscribers"]]
+        create_notification(client, account_id, name, to_api_notification(want[key]), subscribers)
     for key in want.keys() & have.keys():
+        notification = to_api_notification(want[key])
         old, new = have[key]["subscribers"], want[key]["subscribers"]
         for subscriber in (s for s in new if s not in old):
-            create_subscriber(client, account_id, name, want[key], subscriber)
+            create_subscriber(client, account_id, name, notification, to_api_subscriber(subscriber))
         for subscriber in (s for s in old if s not in new):
-            delete_subscriber(client, account_id, name, want[key], subscriber)
+            delete_subscriber(client, account_id, name, notification, to_api_subscriber(subscriber))
 
 
 def ensure_present(module: WedSyncAWSModule, client, current: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
@@ -415,10 +336,10 @@ def ensure_present(module: WedSyncAWSModule, client, current: dict[str, Any] | N
     if module.check_mode:
         return True
     if current is None:
-        create_budget(client, desired)
+        create(client, desired)
         return True
     if budget_fields_differ(current, desired):
-        update_budget(client, desired)
+        update_budget(client, desired["account_id"], to_api_budget(desired))
     reconcile_notifications(client, current, desired)
     return True
 
@@ -471,7 +392,7 @@ def main() -> None:
 
     client = module.client("budgets")
     try:
-        account_id = params["account_id"] or caller_account(module.client("sts"))
+        account_id = params["account_id"] or get_caller_identity(module.client("sts"))["Account"]
         current = current_budget(client, account_id, params["name"])
         if params["state"] == "absent":
             changed = current is not None
@@ -481,8 +402,8 @@ def main() -> None:
         else:
             after = desired_budget(params, account_id)
             changed = ensure_present(module, client, current, after)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg=f"Failed to manage budget {params['name']}")
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
 
     module.exit_json(changed=changed, budget=after, diff={"before": current or {}, "after": after})
 

@@ -323,21 +323,19 @@ alarm:
       sample: {"Project": "wedsync"}
 """
 
-import contextlib
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
-    ansible_dict_to_boto3_tag_list,
-    boto3_tag_list_to_ansible_dict,
-    compare_aws_tags,
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list, compare_aws_tags
+from ansible_collections.wedsync.platform.plugins.module_utils._cloudwatch import (
+    delete_alarms,
+    describe_metric_alarm,
+    list_alarm_tags,
+    put_metric_alarm,
+    tag_alarm,
+    untag_alarm,
 )
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
-
-retry = aws_retry
 
 PERCENTILE_FIELDS = ("extended_statistic", "evaluate_low_sample_count_percentile")
 SINGLE_METRIC_FIELDS = ("namespace", "metric_name", "statistic", "extended_statistic", "period", "unit")
@@ -574,41 +572,9 @@ def single_metric_errors(params: dict[str, Any]) -> list[str]:
 # -- CloudWatch ---------------------------------------------------------------------------------
 
 
-@retry
-def describe_alarm(client, name: str) -> dict[str, Any] | None:
-    paginator = client.get_paginator("describe_alarms")
-    alarms = paginator.paginate(AlarmNames=[name], AlarmTypes=["MetricAlarm"]).build_full_result()
-    return next(iter(alarms.get("MetricAlarms", [])), None)
-
-
-@retry
-def list_tags(client, arn: str) -> dict[str, str]:
-    return boto3_tag_list_to_ansible_dict(client.list_tags_for_resource(ResourceARN=arn).get("Tags", []))
-
-
-@retry
-def put_alarm(client, request: dict[str, Any]) -> None:
-    client.put_metric_alarm(**request)
-
-
-@retry
-def delete_alarm(client, name: str) -> None:
-    client.delete_alarms(AlarmNames=[name])
-
-
-@retry
-def tag_alarm(client, arn: str, tags: dict[str, str]) -> None:
-    client.tag_resource(ResourceARN=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
-
-
-@retry
-def untag_alarm(client, arn: str, keys: list[str]) -> None:
-    client.untag_resource(ResourceARN=arn, TagKeys=keys)
-
-
 def read_alarm(client, name: str) -> dict[str, Any] | None:
-    api = describe_alarm(client, name)
-    return current_alarm(api, list_tags(client, api["AlarmArn"])) if api else None
+    api = describe_metric_alarm(client, name)
+    return current_alarm(api, list_alarm_tags(client, api["AlarmArn"])) if api else None
 
 
 def ensure_present(module: WedSyncAWSModule, client, current: dict[str, Any] | None) -> tuple[bool, dict[str, Any]]:
@@ -624,10 +590,10 @@ def ensure_present(module: WedSyncAWSModule, client, current: dict[str, Any] | N
     if not changed or module.check_mode:
         return changed, after
     if current is None:
-        put_alarm(client, {**put_request(wanted), "Tags": ansible_dict_to_boto3_tag_list(after_tags)})
+        put_metric_alarm(client, {**put_request(wanted), "Tags": ansible_dict_to_boto3_tag_list(after_tags)})
         return True, read_alarm(client, params["name"]) or after
     if configure:
-        put_alarm(client, put_request(wanted))
+        put_metric_alarm(client, put_request(wanted))
     # PutMetricAlarm ignores tags on an alarm that exists: they change only through these calls.
     if to_set:
         tag_alarm(client, current["arn"], to_set)
@@ -705,11 +671,11 @@ def main() -> None:
         if module.params["state"] == "absent":
             changed, after = current is not None, {}
             if changed and not module.check_mode:
-                delete_alarm(client, module.params["name"])
+                delete_alarms(client, [module.params["name"]])
         else:
             changed, after = ensure_present(module, client, current)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg=f"Failed to manage CloudWatch alarm {module.params['name']}")
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
 
     module.exit_json(changed=changed, alarm=after, diff={"before": current or {}, "after": after})
 

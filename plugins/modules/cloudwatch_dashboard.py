@@ -111,19 +111,18 @@ validation_messages:
       sample: Should NOT have more than 4 items
 """
 
-import contextlib
 import json
 import re
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.wedsync.platform.plugins.module_utils._cloudwatch import (
+    delete_dashboards,
+    get_dashboard,
+    put_dashboard,
+)
+from ansible_collections.wedsync.platform.plugins.module_utils._sts import get_caller_identity
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
-
-retry = aws_retry
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
@@ -149,41 +148,23 @@ def snake_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{"data_path": m.get("DataPath", ""), "message": m.get("Message", "")} for m in messages]
 
 
-@retry
-def get_dashboard(client, name: str) -> dict[str, Any] | None:
-    try:
-        found = client.get_dashboard(DashboardName=name)
-    except is_boto3_error_code("ResourceNotFound"):
+def read_dashboard(client, name: str) -> dict[str, Any] | None:
+    found = get_dashboard(client, name)
+    if found is None:
         return None
     return {"name": found["DashboardName"], "arn": found["DashboardArn"], "body": json.loads(found["DashboardBody"])}
-
-
-@retry
-def put_dashboard(client, name: str, body: dict[str, Any]) -> list[dict[str, str]]:
-    answer = client.put_dashboard(DashboardName=name, DashboardBody=json.dumps(body, sort_keys=True))
-    return snake_messages(answer.get("DashboardValidationMessages", []))
-
-
-@retry
-def delete_dashboard(client, name: str) -> None:
-    client.delete_dashboards(DashboardNames=[name])
-
-
-@retry
-def caller_arn(sts) -> str:
-    return sts.get_caller_identity()["Arn"]
 
 
 def ensure_present(module: WedSyncAWSModule, client, current: dict[str, Any] | None, body: dict[str, Any]):
     name = module.params["name"]
     if current is not None and current["body"] == body:
         return False, current, []
-    arn = current["arn"] if current else dashboard_arn(caller_arn(module.client("sts")), name)
+    arn = current["arn"] if current else dashboard_arn(get_caller_identity(module.client("sts"))["Arn"], name)
     after = {"name": name, "arn": arn, "body": body}
     if module.check_mode:
         return True, after, []
-    messages = put_dashboard(client, name, body)
-    return True, after, messages
+    messages = put_dashboard(client, name, json.dumps(body, sort_keys=True))
+    return True, after, snake_messages(messages)
 
 
 def main() -> None:
@@ -210,15 +191,15 @@ def main() -> None:
     client = module.client("cloudwatch")
     messages: list[dict[str, str]] = []
     try:
-        current = get_dashboard(client, name)
+        current = read_dashboard(client, name)
         if module.params["state"] == "absent":
             changed, after = current is not None, {}
             if changed and not module.check_mode:
-                delete_dashboard(client, name)
+                delete_dashboards(client, [name])
         else:
             changed, after, messages = ensure_present(module, client, current, body)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg=f"Failed to manage CloudWatch dashboard {name}")
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
 
     for message in messages:
         module.warn(f"Dashboard {name}, {message['data_path']}: {message['message']}")

@@ -76,33 +76,12 @@ dashboards:
       sample: 5120
 """
 
-import contextlib
 import json
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.wedsync.platform.plugins.module_utils._cloudwatch import get_dashboard, list_dashboards
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
-
-retry = aws_retry
-
-
-@retry
-def list_dashboards(client, prefix: str | None) -> list[dict[str, Any]]:
-    paginator = client.get_paginator("list_dashboards")
-    kwargs = {"DashboardNamePrefix": prefix} if prefix else {}
-    return paginator.paginate(**kwargs).build_full_result().get("DashboardEntries", [])
-
-
-@retry
-def get_body(client, name: str) -> dict[str, Any] | None:
-    try:
-        return json.loads(client.get_dashboard(DashboardName=name)["DashboardBody"])
-    except is_boto3_error_code("ResourceNotFound"):
-        return None
 
 
 def wanted(entries: list[dict[str, Any]], names: list[str] | None) -> list[dict[str, Any]]:
@@ -111,14 +90,14 @@ def wanted(entries: list[dict[str, Any]], names: list[str] | None) -> list[dict[
 
 
 def describe(client, entry: dict[str, Any]) -> dict[str, Any] | None:
-    body = get_body(client, entry["DashboardName"])
-    if body is None:  # deleted between the listing and the read
+    found = get_dashboard(client, entry["DashboardName"])
+    if found is None:  # deleted between the listing and the read
         return None
     modified = entry.get("LastModified")
     return {
         "name": entry["DashboardName"],
         "arn": entry["DashboardArn"],
-        "body": body,
+        "body": json.loads(found["DashboardBody"]),
         "last_modified": modified.isoformat() if modified else None,
         "size": entry.get("Size"),
     }
@@ -137,8 +116,8 @@ def main() -> None:
     try:
         entries = wanted(list_dashboards(client, module.params["name_prefix"]), module.params["names"])
         dashboards = [d for d in (describe(client, e) for e in entries) if d is not None]
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg="Failed to read CloudWatch dashboards")
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     module.exit_json(changed=False, dashboards=dashboards)
 
 

@@ -216,71 +216,29 @@ replaced:
   sample: ["fl-0fedcba9876543210"]
 """
 
-import contextlib
 import uuid
 from datetime import datetime
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.ec2 import ensure_ec2_tags
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
+from ansible_collections.wedsync.platform.plugins.module_utils._ec2 import (
+    create_flow_log,
+    create_tags,
+    delete_flow_logs,
+    delete_tags,
+    describe_flow_log,
+    describe_flow_logs,
+    describe_tags,
+)
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import THROTTLING_ERROR_CODES, aws_retry
 
 CLOUD_WATCH_LOGS = "cloud-watch-logs"
-
-retry = aws_retry
-
-
-class FlowLogError(Exception):
-    """AWS refused a flow log for a reason it reports in the response rather than as an error."""
-
-
-# -- AWS calls ---------------------------------------------------------------------------------
-
-
-@retry
-def describe_flow_logs(client, resource_id: str) -> list[dict[str, Any]]:
-    paginator = client.get_paginator("describe_flow_logs")
-    filters = [{"Name": "resource-id", "Values": [resource_id]}]
-    return paginator.paginate(Filters=filters).build_full_result()["FlowLogs"]
-
-
-@retry
-def describe_flow_log(client, flow_log_id: str) -> dict[str, Any] | None:
-    found = client.describe_flow_logs(FlowLogIds=[flow_log_id])["FlowLogs"]
-    return found[0] if found else None
-
-
-@retry
-def create_flow_log(client, request: dict[str, Any]) -> str:
-    response = client.create_flow_logs(**request)
-    failures = response.get("Unsuccessful") or []
-    if failures:
-        error = failures[0].get("Error", {})
-        raise FlowLogError(
-            f"AWS refused the flow log of {failures[0].get('ResourceId')}: {error.get('Message')} ({error.get('Code')})"
-        )
-    return response["FlowLogIds"][0]
-
-
-@retry
-def delete_flow_logs(client, flow_log_ids: list[str]) -> None:
-    response = client.delete_flow_logs(FlowLogIds=flow_log_ids)
-    failures = response.get("Unsuccessful") or []
-    if failures:
-        error = failures[0].get("Error", {})
-        raise FlowLogError(
-            f"AWS refused to delete flow log {failures[0].get('ResourceId')}: "
-            f"{error.get('Message')} ({error.get('Code')})"
-        )
 
 
 # -- what is asked, what exists ----------------------------------------------------------------
@@ -436,16 +394,7 @@ class FlowLogManager:
                 flow_log_id = create_flow_log(self.client, request)
             else:
                 flow_log_id = keep["FlowLogId"]
-                # No resource type: DescribeTags reports flow logs as "vpc-flow-log" in AWS but not in
-                # every emulator, and the ID alone is unambiguous.
-                ensure_ec2_tags(
-                    self.client,
-                    self.module,
-                    flow_log_id,
-                    tags=self.params["tags"],
-                    purge_tags=self.params["purge_tags"],
-                    retry_codes=THROTTLING_ERROR_CODES,
-                )
+                self.update_tags(flow_log_id)
             # DescribeFlowLogs is eventually consistent: a flow log just created may not be listed yet.
             flow_log = to_result(describe_flow_log(self.client, flow_log_id)) or {
                 **predicted(self.desired, None, final_tags),
@@ -460,6 +409,18 @@ class FlowLogManager:
         if self.module._diff:
             result["diff"] = {"before": before, "after": flow_log}
         return result
+
+    def update_tags(self, flow_log_id: str) -> None:
+        if self.params["tags"] is None:
+            return
+        # Read by ID with no resource type: DescribeTags reports flow logs as "vpc-flow-log" in AWS but
+        # not in every emulator, and the ID alone is unambiguous.
+        current = describe_tags(self.client, flow_log_id)
+        to_set, to_unset = compare_aws_tags(current, self.params["tags"], self.params["purge_tags"])
+        if to_unset:
+            delete_tags(self.client, flow_log_id, to_unset)
+        if to_set:
+            create_tags(self.client, flow_log_id, to_set)
 
     def absent(self) -> dict[str, Any]:
         found = self.matching()
@@ -524,10 +485,8 @@ def main() -> None:
     manager = FlowLogManager(module, module.client("ec2"))
     try:
         result = manager.present() if module.params["state"] == "present" else manager.absent()
-    except FlowLogError as e:
-        module.fail_json(msg=str(e))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"cannot manage the flow log of {module.params['resource_id']}")
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     module.exit_json(**result)
 
 

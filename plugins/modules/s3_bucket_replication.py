@@ -117,17 +117,15 @@ replication:
           enabled: true
 """
 
-import contextlib
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.wedsync.platform.plugins.module_utils._s3 import (
+    delete_bucket_replication,
+    get_bucket_replication,
+    put_bucket_replication,
+)
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
-
-retry = aws_retry
 
 
 def bucket_arn(bucket: str) -> str:
@@ -198,24 +196,6 @@ def from_api_rule(api: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@retry
-def get_replication(client, bucket: str) -> dict[str, Any] | None:
-    try:
-        return client.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
-    except is_boto3_error_code("ReplicationConfigurationNotFoundError"):
-        return None
-
-
-@retry
-def put_replication(client, bucket: str, replication: dict[str, Any]) -> None:
-    client.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=to_api(replication))
-
-
-@retry
-def delete_replication(client, bucket: str) -> None:
-    client.delete_bucket_replication(Bucket=bucket)
-
-
 def main() -> None:
     rule = {
         "id": {"type": "str", "required": True},
@@ -256,17 +236,17 @@ def main() -> None:
 
     client = module.client("s3")
     try:
-        found = get_replication(client, params["bucket"])
+        found = get_bucket_replication(client, params["bucket"])
         before = from_api(found) if found else {}
         after = desired_replication(params) if params["state"] == "present" else {}
         changed = before != after
         if changed and not module.check_mode:
             if after:
-                put_replication(client, params["bucket"], after)
+                put_bucket_replication(client, params["bucket"], to_api(after))
             else:
-                delete_replication(client, params["bucket"])
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg=f"Failed to manage the replication of bucket {params['bucket']}")
+                delete_bucket_replication(client, params["bucket"])
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
 
     module.exit_json(changed=changed, replication=after, diff={"before": before, "after": after})
 

@@ -66,22 +66,13 @@ kms_master_key_id:
   sample: alias/wedsync-production-sns
 """
 
-import contextlib
-
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.wedsync.platform.plugins.module_utils._sns import (
+    get_topic_attributes,
+    list_topic_arns,
+    set_topic_attribute,
+)
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
-
-retry = aws_retry
-
-
-@retry
-def list_topic_arns(client) -> list[str]:
-    paginator = client.get_paginator("list_topics")
-    return [t["TopicArn"] for t in paginator.paginate().build_full_result().get("Topics", [])]
 
 
 def find_topic(client, topic: str) -> str | None:
@@ -91,18 +82,10 @@ def find_topic(client, topic: str) -> str | None:
     return next((arn for arn in list_topic_arns(client) if arn.rsplit(":", 1)[-1] == topic), None)
 
 
-@retry
 def topic_key(client, arn: str) -> str | None:
-    try:
-        attributes = client.get_topic_attributes(TopicArn=arn)["Attributes"]
-    except is_boto3_error_code("NotFound"):
-        return None
-    return attributes.get("KmsMasterKeyId", "")
-
-
-@retry
-def set_topic_key(client, arn: str, key: str) -> None:
-    client.set_topic_attributes(TopicArn=arn, AttributeName="KmsMasterKeyId", AttributeValue=key)
+    """The topic's KMS key ("" when unencrypted), or None when there is no such topic."""
+    attributes = get_topic_attributes(client, arn)
+    return None if attributes is None else attributes.get("KmsMasterKeyId", "")
 
 
 def main() -> None:
@@ -125,9 +108,9 @@ def main() -> None:
         else:
             before = {"kms_master_key_id": current}
             if current != wanted and not module.check_mode:
-                set_topic_key(client, arn, wanted)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg=f"Failed to set the encryption of SNS topic {topic}")
+                set_topic_attribute(client, arn, "KmsMasterKeyId", wanted)
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
 
     after = {"kms_master_key_id": wanted}
     module.exit_json(
