@@ -29,7 +29,7 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
 
-system-deps: ## Install missing Debian packages (podman, runc, debootstrap, postgresql)
+system-deps: ## Install missing Debian packages (podman, runc, debootstrap, postgresql, redis-server)
 	@scripts/system-deps.sh
 
 deps: system-deps $(BIN)/.installed $(COLLECTION_LINK) ## Virtualenv from requirements-dev.txt, Debian packages, collection path

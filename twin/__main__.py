@@ -111,6 +111,8 @@ def _start_server() -> dict[str, int]:
 
 
 def _write_env(port: int) -> None:
+    from twin.ca import TwinCA
+
     endpoint = f"http://127.0.0.1:{port}"
     lines = {
         "AWS_ENDPOINT_URL": endpoint,
@@ -121,6 +123,8 @@ def _write_env(port: int) -> None:
         "WEDSYNC_TWIN_CONTROL_URL": f"{endpoint}/_twin",
         "WEDSYNC_TWIN_PG_HOST": "127.0.0.1",
         "WEDSYNC_TWIN_PG_ADMIN_USER": ADMIN_USER,
+        # The CA of the twin's TLS endpoints (Redis with in-transit encryption), to verify them with.
+        "WEDSYNC_TWIN_CA_BUNDLE": str(TwinCA(STATE / "ca").bundle),
         "CONTAINERS_CONF": str(CONTAINERS_CONF),
     }
     ENV_FILE.write_text(
@@ -170,12 +174,18 @@ def _wait_gone(pid: int, seconds: float) -> bool:
 
 
 def _remove_leftover_clusters() -> None:
-    """Stop clusters a killed server could not stop itself."""
+    """Stop clusters and Redis servers a killed server could not stop itself."""
     pg_root = STATE / "pg"
     if any(pg_root.glob("*/*/postmaster.pid")):
         from twin.postgres import PostgresPlane
 
         PostgresPlane(pg_root).delete_all()
+    redis_root = STATE / "redis"
+    if any(redis_root.glob("*/*/redis.pid")):
+        from twin.ca import TwinCA
+        from twin.redis import RedisPlane
+
+        RedisPlane(redis_root, TwinCA(STATE / "ca")).delete_all()
 
 
 def _remove_hosts() -> list[str]:
@@ -195,7 +205,14 @@ def status() -> int:
     client = TwinClient(f"http://127.0.0.1:{server['port']}/_twin")
     print(
         json.dumps(
-            {"running": True, **server, **client.health(), "postgres": client.postgres(), "faults": client.faults()},
+            {
+                "running": True,
+                **server,
+                **client.health(),
+                "postgres": client.postgres(),
+                "redis": client.redis(),
+                "faults": client.faults(),
+            },
             indent=2,
         )
     )

@@ -173,3 +173,9 @@ class TwinClient:
     def publish_metrics(self) -> list[dict[str, Any]]:
         """Push ReplicaLag datapoints now instead of at the next interval."""
         return self.call("POST", "metrics/publish")
+
+    # -- ElastiCache and Redis -----------------------------------------------------------------
+
+    def redis(self) -> list[dict[str, Any]]:
+        """The Redis server behind each replication group: region, group, port, TLS, AUTH on, pid."""
+        return self.call("GET", "redis")

@@ -29,6 +29,7 @@ from moto.rds.models import DBInstance, RDSBackend, rds_backends
 from twin import patching
 from twin.patching import patch_point
 from twin.postgres import PostgresPlane
+from twin.redis import RedisPlane
 
 # The status RDS reports while each kind of transition runs.
 TRANSITION_STATUS = {
@@ -56,6 +57,7 @@ class FidelityState:
     """The twin's own state that moto's models consult."""
 
     postgres: PostgresPlane
+    redis: RedisPlane
     transition_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TRANSITIONS, 0.0))
     target_health: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=dict)
     # wedsync:version tag -> the HTTP status instances of that version answer with.
@@ -118,6 +120,7 @@ class FidelityState:
         self.failing_health_checks.clear()
         self.transition_seconds.update(dict.fromkeys(TRANSITIONS, 0.0))
         self.postgres.delete_all()
+        self.redis.delete_all()
 
 
 _installed: dict[str, FidelityState] = {}
@@ -125,6 +128,12 @@ _installed: dict[str, FidelityState] = {}
 
 def state() -> FidelityState:
     return _installed["state"]
+
+
+def redis_plane() -> RedisPlane | None:
+    """The servers behind ElastiCache groups; none where only the moto patches are installed (unit tests)."""
+    current = _installed.get("state")
+    return current.redis if current else None
 
 
 def install(fidelity: FidelityState) -> None:

@@ -25,8 +25,10 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from twin import fidelity
+from twin.ca import TwinCA
 from twin.faults import FaultInjector
 from twin.postgres import PostgresPlane, PostgresPlaneError
+from twin.redis import RedisPlane, RedisPlaneError
 
 CONTROL_PREFIX = "/_twin"
 ALB_PATH = re.compile(r"/alb/(?P<name>[^/]+)/(?P<port>\d+)(?P<path>/.*)?")
@@ -46,7 +48,11 @@ class Twin:
         self.state_dir = state_dir
         self.started_at = time.time()
         self.postgres = PostgresPlane(state_dir / "pg")
-        self.fidelity = fidelity.FidelityState(self.postgres)
+        # The CA exists while the twin is up, so the bundle the env file names is there to verify with.
+        self.ca = TwinCA(state_dir / "ca")
+        self.ca.ensure()
+        self.redis = RedisPlane(state_dir / "redis", self.ca)
+        self.fidelity = fidelity.FidelityState(self.postgres, self.redis)
         fidelity.install(self.fidelity)
         self.faults = FaultInjector()
         self.metrics_interval = metrics_interval
@@ -74,7 +80,7 @@ class Twin:
             response = Response(json.dumps(payload, default=str), status=200, mimetype="application/json")
         except ControlError as exc:
             response = _error(exc.status, str(exc))
-        except (ValueError, KeyError, PostgresPlaneError) as exc:
+        except (ValueError, KeyError, PostgresPlaneError, RedisPlaneError) as exc:
             response = _error(HTTPStatus.BAD_REQUEST, str(exc).strip("'\""))
         return response(environ, start_response)
 
@@ -112,6 +118,7 @@ class Twin:
             ("POST", ("postgres", "{region}", "{id}", "resume-replay")): self._resume,
             ("GET", ("postgres", "{region}", "{id}", "lag")): lambda r, i, _b: self.postgres.measure_lag(r, i),
             ("POST", ("postgres", "{region}", "{id}", "sql")): lambda r, i, b: self.postgres.run_sql(r, i, b["sql"]),
+            ("GET", ("redis",)): lambda _b: [s.public() for s in self.redis.servers.values()],
             ("POST", ("metrics", "publish")): lambda _b: self.publish_metrics(),
         }
 
@@ -136,6 +143,7 @@ class Twin:
             "status": "ok",
             "uptime_seconds": round(time.time() - self.started_at, 1),
             "postgres_clusters": len(self.postgres.clusters),
+            "redis_servers": len(self.redis.servers),
             "fault_rules": len(self.faults.rules()),
             "app_responses": self.fidelity.app_response_rules(),
             "metrics_interval_seconds": self.metrics_interval,
@@ -178,6 +186,7 @@ class Twin:
         finally:
             self._stop.set()
             self.postgres.delete_all()
+            self.redis.delete_all()
 
     def shutdown(self) -> None:
         self._stop.set()

@@ -13,21 +13,29 @@ Gaps in moto 5.2.5 closed here:
 - DeleteReplicationGroup leaves the group "deleting" for ever, so the delete waiter never ends;
 - none of ElastiCache's parameter checks: the AUTH token needs in-transit encryption and has a
   format, automatic failover needs a replica, Multi-AZ needs automatic failover, a subnet group
-  must exist, preferred AZs must match the node count.
+  must exist, preferred AZs must match the node count;
+- a group has no ReaderEndpoint, and DescribeCacheClusters never shows CacheNodes.
+
+In a running twin each cluster-mode-disabled group is also served by a real Redis server
+(twin.redis): its endpoints, node endpoints included, are 127.0.0.1 and that server's port, its
+AUTH tokens are the server's passwords as ModifyReplicationGroup leaves them, and deleting the group
+stops the server. Where only these patches are installed (module unit tests) groups are records.
 
 The twin applies every modification at once, whatever ApplyImmediately says.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from typing import Any
 
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, PaginatedResult
 from moto.core.utils import utcnow
 from moto.elasticache.exceptions import (
     CacheSubnetGroupNotFound,
+    ElastiCacheException,
     InvalidParameterCombinationException,
     InvalidParameterValueException,
     ReplicationGroupNotFound,
@@ -35,7 +43,9 @@ from moto.elasticache.exceptions import (
 from moto.elasticache.models import CacheCluster, ElastiCacheBackend, ReplicationGroup
 from moto.elasticache.responses import ElastiCacheResponse
 
+from twin import fidelity
 from twin.patching import patch_point
+from twin.redis import LOOPBACK, Server
 
 # 16 to 128 printable ASCII characters, none of / " @ (ElastiCache's AUTH token rule).
 AUTH_TOKEN = re.compile(r"^[\x20-\x7e]{16,128}$")
@@ -65,8 +75,11 @@ def _create_replication_group(
         group.engine, kwargs.get("engine_version"), group.cluster_mode == "enabled"
     )
     for node_group in group.node_groups:
+        if "reader_endpoint_address" in node_group:
+            node_group["reader_endpoint"] = {"address": node_group["reader_endpoint_address"], "port": group.port}
         for member in node_group["node_group_members"]:
             _add_member(self, group, member["cache_cluster_id"], member["preferred_availability_zone"])
+    _start_server(self, group)
     return group
 
 
@@ -85,16 +98,116 @@ def _delete_replication_group(
     group = self.replication_groups.get(replication_group_id)
     primary = _primary_id(group) if group else None
     deleted = original(self, replication_group_id, retain_primary_cluster)
-    self.replication_groups.pop(replication_group_id, None)
     self.tagging_service.delete_all_tags_for_resource(deleted.arn)
-    for member in list(self.cache_clusters.values()):
+    _forget(self, replication_group_id, primary if retain_primary_cluster else None)
+    plane = fidelity.redis_plane()
+    if plane:
+        plane.delete(self.region_name, replication_group_id)
+    return deleted
+
+
+def _forget(backend: ElastiCacheBackend, replication_group_id: str, retained: str | None = None) -> None:
+    """The group and its member clusters are gone; a retained primary stays as a cluster of its own."""
+    backend.replication_groups.pop(replication_group_id, None)
+    for member in list(backend.cache_clusters.values()):
         if member.replication_group_id != replication_group_id:
             continue
-        if retain_primary_cluster and member.cache_cluster_id == primary:
+        if member.cache_cluster_id == retained:
             member.replication_group_id = None
         else:
-            self.cache_clusters.pop(member.cache_cluster_id, None)
-    return deleted
+            backend.cache_clusters.pop(member.cache_cluster_id, None)
+
+
+# -- the Redis server behind a group -----------------------------------------------------------
+
+
+def _server(backend: ElastiCacheBackend, group: ReplicationGroup) -> Server | None:
+    plane = fidelity.redis_plane()
+    return plane.find(backend.region_name, group.replication_group_id) if plane else None
+
+
+def _start_server(backend: ElastiCacheBackend, group: ReplicationGroup) -> None:
+    """A cluster-mode-disabled group gets its server, and every endpoint of the group points there."""
+    plane = fidelity.redis_plane()
+    if plane is None or group.cluster_mode == "enabled":
+        return
+    try:
+        server = plane.create(
+            backend.region_name,
+            group.replication_group_id,
+            list(group.__dict__["_twin_auth_tokens"]),
+            bool(group.transit_encryption_enabled),
+        )
+    except Exception as exc:
+        _forget(backend, group.replication_group_id)
+        raise ElastiCacheException("InternalFailure", f"the twin could not start Redis: {exc}") from exc
+    group.port = server.port
+    for node_group in group.node_groups:
+        endpoint = {"address": LOOPBACK, "port": server.port}
+        node_group.update(
+            port=server.port,
+            primary_endpoint_address=LOOPBACK,
+            reader_endpoint_address=LOOPBACK,
+            primary_endpoint=dict(endpoint),
+            reader_endpoint=dict(endpoint),
+        )
+        for member in node_group["node_group_members"]:
+            member["read_endpoint"] = dict(endpoint)
+    for member in _members(backend, group):
+        member.port = server.port
+
+
+def _update_server(backend: ElastiCacheBackend, group: ReplicationGroup) -> None:
+    """The server takes the group's AUTH tokens and transit encryption as they now are."""
+    plane = fidelity.redis_plane()
+    if plane is None or plane.find(backend.region_name, group.replication_group_id) is None:
+        return
+    try:
+        plane.update(
+            backend.region_name,
+            group.replication_group_id,
+            list(group.__dict__["_twin_auth_tokens"]),
+            bool(group.transit_encryption_enabled),
+        )
+    except Exception as exc:
+        raise ElastiCacheException("InternalFailure", f"the twin could not reconfigure Redis: {exc}") from exc
+
+
+@patch_point(
+    "moto.elasticache.responses.ElastiCacheResponse.describe_cache_clusters",
+    kind="replace",
+    params="self",
+    why="ShowCacheNodeInfo shows each node and its endpoint",
+)
+def _describe_cache_clusters_response(self: ElastiCacheResponse) -> PaginatedResult:
+    backend = self.elasticache_backend
+    clusters = backend.describe_cache_clusters(cache_cluster_id=self._get_param("CacheClusterId"))
+    if self._get_bool_param("ShowCacheNodeInfo"):
+        clusters = [_with_nodes(backend, cluster) for cluster in clusters]
+    return PaginatedResult({"CacheClusters": clusters})
+
+
+def _with_nodes(backend: ElastiCacheBackend, cluster: CacheCluster) -> CacheCluster:
+    """A copy of a group's member that shows its node, reached at the member's read endpoint."""
+    group = backend.replication_groups.get(cluster.replication_group_id or "")
+    members = [m for ng in group.node_groups for m in ng["node_group_members"]] if group else []
+    endpoint = next(
+        (m.get("read_endpoint") for m in members if m["cache_cluster_id"] == cluster.cache_cluster_id), None
+    )
+    if endpoint is None:
+        return cluster
+    shown = copy.copy(cluster)
+    shown.cache_nodes = [
+        {
+            "cache_node_id": "0001",
+            "cache_node_status": "available",
+            "cache_node_create_time": cluster.cache_cluster_create_time,
+            "endpoint": dict(endpoint),
+            "parameter_group_status": "in-sync",
+            "customer_availability_zone": cluster.preferred_availability_zone,
+        }
+    ]
+    return shown
 
 
 # -- checks ElastiCache makes ------------------------------------------------------------------
@@ -261,6 +374,8 @@ def _modify_replication_group_response(self: ElastiCacheResponse) -> ActionResul
         group.security_group_ids = security_groups
     for member in _members(backend, group):
         _sync_member(group, member)
+    if self._get_param("AuthToken") or self._get_param("AuthTokenUpdateStrategy") or transit is not None:
+        _update_server(backend, group)
     return ActionResult({"ReplicationGroup": group})
 
 
@@ -326,16 +441,14 @@ def _increase_replica_count_response(self: ElastiCacheResponse) -> ActionResult:
             number = max(int(m["cache_cluster_id"].rsplit("-", 1)[1]) for m in members) + 1
             prefix = members[0]["cache_cluster_id"].rsplit("-", 1)[0]
             cluster_id = f"{prefix}-{number:03d}"
+            address = LOOPBACK if _server(backend, group) else f"{cluster_id}.{backend.region_name}.cache.amazonaws.com"
             zone = zones[len(members) % len(zones)]
             member = {
                 "cache_cluster_id": cluster_id,
                 "cache_node_id": node_group["node_group_id"],
                 "preferred_availability_zone": zone,
                 "current_role": "replica",
-                "read_endpoint": {
-                    "address": f"{cluster_id}.{backend.region_name}.cache.amazonaws.com",
-                    "port": group.port,
-                },
+                "read_endpoint": {"address": address, "port": group.port},
             }
             members.append(member)
             group.member_clusters.append(cluster_id)
