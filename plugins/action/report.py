@@ -7,7 +7,7 @@ Runs on the controller. The events of a host's run ride in its facts (wedsync_re
 each task runs in a worker process of its own, and in a spool file of the run on the controller for
 what facts cannot carry (loop items, failed tasks); the call with ``end`` builds the whole report from
 them. The wedsync.platform.run_report callback writes the files. Everything but reading the task's
-options and context is in module_utils/run_report.py.
+options and context is in module_utils/run_report_record.py and the run_report_* modules it uses.
 """
 
 from __future__ import annotations
@@ -20,7 +20,21 @@ from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.wedsync.platform.plugins.module_utils import run_report
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_events import (
+    OUTCOMES,
+    ReportError,
+    current_run,
+    merge_events,
+    spool_append,
+    spool_read,
+    spool_remove,
+)
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_record import (
+    OBJECTIVE_KINDS,
+    RESOURCE_CHANGES,
+    kind_of,
+    record,
+)
 from ansible_collections.wedsync.platform.plugins.module_utils.version import COLLECTION_VERSION
 
 ARGUMENT_SPEC: dict[str, Any] = {
@@ -47,13 +61,13 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "value": {"type": "raw"},
     "unit": {"type": "str", "default": "s"},
     "objective": {"type": "float"},
-    "objective_kind": {"type": "str", "choices": list(run_report.OBJECTIVE_KINDS), "default": "max"},
+    "objective_kind": {"type": "str", "choices": list(OBJECTIVE_KINDS), "default": "max"},
     "resource": {
         "type": "dict",
         "options": {
             "id": {"type": "str", "required": True},
             "type": {"type": "str", "required": True},
-            "change": {"type": "str", "required": True, "choices": list(run_report.RESOURCE_CHANGES)},
+            "change": {"type": "str", "required": True, "choices": list(RESOURCE_CHANGES)},
             "before": {"type": "raw"},
             "after": {"type": "raw"},
         },
@@ -79,7 +93,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     # As runbook_journal returns it: holder and reason, and the run_id, since and lease of the run taken over.
     "took_over": {"type": "dict"},
     "end": {"type": "bool"},
-    "outcome": {"type": "str", "choices": list(run_report.OUTCOMES)},
+    "outcome": {"type": "str", "choices": list(OUTCOMES)},
     "summary": {"type": "str"},
     "failure": {
         "type": "dict",
@@ -127,20 +141,20 @@ def previous_events(task_vars: Mapping[str, Any]) -> list[dict[str, Any]]:
     event in ansible_failed_result.
     """
     facts = task_vars.get("ansible_facts") or {}
-    events = run_report.current_run(list(facts.get("wedsync_report_events") or []))
+    events = current_run(list(facts.get("wedsync_report_events") or []))
     if not events:
         return events
     failed = (task_vars.get("ansible_failed_result") or {}).get("wedsync_report_event")
-    more = [*run_report.spool_read(events[0]["run_id"]), *([failed] if isinstance(failed, Mapping) else [])]
-    return run_report.merge_events(events, more)
+    more = [*spool_read(events[0]["run_id"]), *([failed] if isinstance(failed, Mapping) else [])]
+    return merge_events(events, more)
 
 
 def spool(event: Mapping[str, Any]) -> None:
     """Keeps the event in its run's spool; the end of a run removes the spool."""
     if event["kind"] == "end":
-        run_report.spool_remove(event["run_id"])
+        spool_remove(event["run_id"])
     else:
-        run_report.spool_append(event)
+        spool_append(event)
 
 
 class ActionModule(ActionBase):
@@ -158,11 +172,11 @@ class ActionModule(ActionBase):
         given = [name for name, value in self._task.args.items() if value is not None]
         check_mode = bool(self._task.check_mode or getattr(self._play_context, "check_mode", False))
         try:
-            kind = run_report.kind_of(given)
+            kind = kind_of(given)
             if kind == "end" and args["end"] is not True:
-                raise run_report.ReportError("end must be true: it ends the run")
-            recorded = run_report.record(kind, args, previous_events(task_vars), run_context(task_vars, check_mode))
-        except run_report.ReportError as error:
+                raise ReportError("end must be true: it ends the run")
+            recorded = record(kind, args, previous_events(task_vars), run_context(task_vars, check_mode))
+        except ReportError as error:
             raise AnsibleActionFail(str(error)) from error
 
         spool(recorded["wedsync_report_event"])

@@ -54,7 +54,19 @@ from typing import Any
 
 from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
-from ansible_collections.wedsync.platform.plugins.module_utils import run_report
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_builder import build_report
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_events import (
+    decide_outcome,
+    make_event,
+    merge_events,
+    spool_remove,
+)
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_files import (
+    FILES,
+    report_directory,
+    write_report,
+)
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_text import timestamp
 
 ENDED_EARLY = "the run ended before its report step; run it again to resume"
 OUTCOME_COLORS = {
@@ -125,7 +137,7 @@ class CallbackModule(CallbackBase):
             if not run.ended:
                 self._write_unfinished(run_id, run)
         for outcome, directory in self._written:
-            line = f"Run report ({outcome}): {os.path.join(directory, run_report.FILES['markdown'])}"
+            line = f"Run report ({outcome}): {os.path.join(directory, FILES['markdown'])}"
             self._display.display(line, color=OUTCOME_COLORS.get(outcome))
         self._written.clear()
 
@@ -151,7 +163,7 @@ class CallbackModule(CallbackBase):
         run = self._runs.get(run_id)
         if run is None or run.ended:
             return
-        run.events = run_report.merge_events(run.events, [event]) if run.events else [event]
+        run.events = merge_events(run.events, [event]) if run.events else [event]
         if event["kind"] == "end" and isinstance(data.get("report"), Mapping):
             run.ended = True
             self._write(self._complete(run, event, data), run)
@@ -162,9 +174,9 @@ class CallbackModule(CallbackBase):
         Facts of a failed task are not kept: a gate that refused with ignore_errors is only here.
         """
         facts = (data.get("ansible_facts") or {}).get("wedsync_report_events") or []
-        if len(run_report.merge_events(facts, run.events)) == len(facts):
+        if len(merge_events(facts, run.events)) == len(facts):
             return dict(data["report"])
-        return run_report.build_report(
+        return build_report(
             run.events,
             ended_at=end["at"],
             outcome=end.get("outcome"),
@@ -177,7 +189,7 @@ class CallbackModule(CallbackBase):
         if run is None or run.ended or run.failure is not None:
             return
         message = _failure_message(data)
-        run.failed_at = run_report.timestamp()
+        run.failed_at = timestamp()
         run.failure = {
             "task": result._task.get_name(),
             "message": f"{host} unreachable: {message}" if unreachable else message,
@@ -188,24 +200,24 @@ class CallbackModule(CallbackBase):
         try:
             events = list(run.events)
             ended = run.failed_at or events[-1]["at"]
-            outcome = run_report.decide_outcome(events, run.failure or {"message": "the run did not end"})
+            outcome = decide_outcome(events, run.failure or {"message": "the run did not end"})
             if outcome != "REFUSED":
                 outcome = "FAILED"
-                events.append(run_report.make_event("follow_up", {"text": ENDED_EARLY}, run_id, ended))
-            report = run_report.build_report(events, ended_at=ended, outcome=outcome, failure=run.failure)
+                events.append(make_event("follow_up", {"text": ENDED_EARLY}, run_id, ended))
+            report = build_report(events, ended_at=ended, outcome=outcome, failure=run.failure)
         except Exception as error:  # a report must never break the run
             self._display.warning(f"wedsync.platform.run_report: could not build the report of run {run_id}: {error}")
             return
         run.ended = True
-        run_report.spool_remove(run_id)
+        spool_remove(run_id)
         self._write(report, run)
 
     def _write(self, report: Mapping[str, Any], run: _Run) -> None:
         directory = "(unknown)"
         try:
             base = os.path.abspath(os.path.expanduser(str(self.get_option("report_dir") or "reports")))
-            directory = run_report.report_directory(base, report)
-            run_report.write_report(report, directory)
+            directory = report_directory(base, report)
+            write_report(report, directory)
         except Exception as error:  # a report must never break the run
             self._display.warning(f"Could not write the run report of {run.host} into {directory}: {error}")
             return

@@ -80,6 +80,22 @@ def describe_metric_alarm(client, name: str) -> dict[str, Any] | None:
     return next(iter(alarms.get("MetricAlarms", [])), None)
 
 
+@AlarmErrorHandler.common_error_handler("describe alarms")
+@aws_retry
+def describe_alarms(
+    client, names: list[str] | None = None, prefix: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The metric and composite alarms named, or whose names start with prefix, by kind as
+    {"MetricAlarms": [...], "CompositeAlarms": [...]}; every alarm of the region without either."""
+    request: dict[str, Any] = {"AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+    if names:
+        request["AlarmNames"] = names
+    if prefix:
+        request["AlarmNamePrefix"] = prefix
+    found = client.get_paginator("describe_alarms").paginate(**request).build_full_result()
+    return {kind: found.get(kind, []) for kind in ("MetricAlarms", "CompositeAlarms")}
+
+
 @AlarmErrorHandler.common_error_handler("list alarm tags")
 @aws_retry
 def list_alarm_tags(client, arn: str) -> dict[str, str]:

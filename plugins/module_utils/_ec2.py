@@ -19,6 +19,23 @@ class EC2Error(WedSyncAWSError):
     pass
 
 
+class VpcErrorHandler(WedSyncErrorHandler):
+    _CUSTOM_EXCEPTION = EC2Error
+
+
+class SubnetErrorHandler(WedSyncErrorHandler):
+    _CUSTOM_EXCEPTION = EC2Error
+
+
+class SecurityGroupErrorHandler(WedSyncErrorHandler):
+    _CUSTOM_EXCEPTION = EC2Error
+
+
+class LaunchTemplateErrorHandler(WedSyncErrorHandler):
+    _CUSTOM_EXCEPTION = EC2Error
+    _MISSING_CODES = ("InvalidLaunchTemplateName.NotFoundException", "InvalidLaunchTemplateId.NotFound")
+
+
 class FlowLogErrorHandler(WedSyncErrorHandler):
     _CUSTOM_EXCEPTION = EC2Error
 
@@ -34,6 +51,45 @@ def _refusal(response: dict[str, Any], what: str) -> EC2Error | None:
         return None
     error = failures[0].get("Error", {})
     return EC2Error(message=f"{what} {failures[0].get('ResourceId')}: {error.get('Message')} ({error.get('Code')})")
+
+
+@VpcErrorHandler.common_error_handler("describe VPCs")
+@aws_retry
+def describe_vpcs(client, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The VPCs that match every filter ({"Name": ..., "Values": [...]})."""
+    return client.get_paginator("describe_vpcs").paginate(Filters=filters).build_full_result()["Vpcs"]
+
+
+@SubnetErrorHandler.common_error_handler("describe subnets")
+@aws_retry
+def describe_subnets(client, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The subnets that match every filter."""
+    return client.get_paginator("describe_subnets").paginate(Filters=filters).build_full_result()["Subnets"]
+
+
+@SecurityGroupErrorHandler.common_error_handler("describe security groups")
+@aws_retry
+def describe_security_groups(client, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The security groups that match every filter."""
+    paginator = client.get_paginator("describe_security_groups")
+    return paginator.paginate(Filters=filters).build_full_result()["SecurityGroups"]
+
+
+@LaunchTemplateErrorHandler.list_error_handler("describe launch template")
+@aws_retry
+def describe_launch_template(client, name: str) -> dict[str, Any] | None:
+    """The launch template of that name, or None when there is none."""
+    found = client.describe_launch_templates(LaunchTemplateNames=[name])["LaunchTemplates"]
+    return found[0] if found else None
+
+
+@LaunchTemplateErrorHandler.list_error_handler("describe launch template versions", [])
+@aws_retry
+def describe_launch_template_versions(client, launch_template_id: str) -> list[dict[str, Any]]:
+    """Every version of the launch template; none when there is no such template."""
+    paginator = client.get_paginator("describe_launch_template_versions")
+    pages = paginator.paginate(LaunchTemplateId=launch_template_id)
+    return pages.build_full_result()["LaunchTemplateVersions"]
 
 
 @FlowLogErrorHandler.common_error_handler("describe flow logs")

@@ -26,3 +26,10 @@ def describe_db_instance(client, db_instance_identifier: str) -> dict[str, Any] 
     paginator = client.get_paginator("describe_db_instances")
     result = paginator.paginate(DBInstanceIdentifier=db_instance_identifier).build_full_result()
     return result["DBInstances"][0] if result["DBInstances"] else None
+
+
+@DBInstanceErrorHandler.common_error_handler("describe DB instances")
+@aws_retry
+def describe_db_instances(client) -> list[dict[str, Any]]:
+    """Every DB instance of the region."""
+    return client.get_paginator("describe_db_instances").paginate().build_full_result()["DBInstances"]

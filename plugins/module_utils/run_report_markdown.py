@@ -3,7 +3,7 @@
 
 """The run report as a page: ``report.md``, for the person on call.
 
-``render_markdown`` turns a report (as ``run_report.build_report`` makes it) into Markdown: the
+``render_markdown`` turns a report (as ``run_report_builder.build_report`` makes it) into Markdown: the
 outcome, summary, who, when, where and how long first; then the failure and follow-ups, the timeline
 (``timeline.svg``, beside it), and the phases, gates, measurements, resources, inputs and journal as
 tables. Pure Python: no Ansible, no AWS.
@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ansible_collections.wedsync.platform.plugins.module_utils.run_report import (
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_text import (
     MARK,
     clock,
     human_duration,

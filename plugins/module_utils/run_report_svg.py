@@ -3,7 +3,7 @@
 
 """The run report as a picture: ``timeline.svg``, the run at a glance.
 
-``render_svg`` draws a report (as ``run_report.build_report`` makes it) on a time axis over the run's
+``render_svg`` draws a report (as ``run_report_builder.build_report`` makes it) on a time axis over the run's
 whole duration: a bar per phase, the gates as diamonds where they were decided (green passed, red
 failed, amber overridden), and each time measured against its objective as a gauge. Names are cut to
 fit and given whole in tooltips. Pure Python: no Ansible, no AWS.
@@ -16,7 +16,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from ansible_collections.wedsync.platform.plugins.module_utils.run_report import MARK, clock, human_duration, offset
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_text import (
+    MARK,
+    clock,
+    human_duration,
+    offset,
+)
 
 SVG_WIDTH = 960
 SVG_LEFT = 250

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: acm_certificate_request
 version_added: 0.1.0
 short_description: Request an ACM public certificate, find it again by name, and wait for its validation
@@ -64,13 +63,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - wedsync.platform.wait
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.tags
-  - amazon.aws.boto3
 attributes:
   check_mode:
     support: full
@@ -83,6 +75,8 @@ attributes:
 notes:
   - A certificate for CloudFront must be requested in us-east-1; one for a load balancer, in the load
     balancer's region.
+extends_documentation_fragment: [wedsync.platform.aws, wedsync.platform.wait,
+  amazon.aws.common.modules, amazon.aws.region.modules, amazon.aws.tags, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: alb_listener
 version_added: 0.1.0
 short_description: Manage one listener of an Application Load Balancer, leaving its traffic split alone if asked
@@ -77,12 +76,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.tags
-  - amazon.aws.boto3
 attributes:
   check_mode:
     support: full
@@ -94,6 +87,8 @@ notes:
   - The listener is found by O(port) on its load balancer. Changing a listener's port means deleting
     the listener on the old port and creating one on the new port.
   - Listener rules are not managed here.
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules, amazon.aws.region.modules,
+  amazon.aws.tags, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""
@@ -178,19 +173,16 @@ listener:
       elements: dict
       sample: [{"certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/5f2a9a51-0c6e-4cc4-9a6c-3f6f0e9e1a2b"}]
     default_actions:
-      description: The listener's default actions.
       type: list
       elements: dict
+      description: The listener's default actions.
       sample:
         - type: forward
           forward_config:
             target_groups:
-              - target_group_arn: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/wedsync-production-blue/0f2b1c4d5e6f7a8b
-                weight: 90
-              - target_group_arn: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/wedsync-production-green/1a2b3c4d5e6f7a8b
-                weight: 10
-            target_group_stickiness_config:
-              enabled: false
+              - {weight: 90, target_group_arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/wedsync-production-blue/0f2b1c4d5e6f7a8b"}
+              - {weight: 10, target_group_arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/wedsync-production-green/1a2b3c4d5e6f7a8b"}
+            target_group_stickiness_config: {enabled: false}
     tags:
       description: The listener's tags.
       type: dict
@@ -203,22 +195,24 @@ default_actions_kept:
   sample: true
 """
 
-import contextlib
 import copy
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
-    ansible_dict_to_boto3_tag_list,
-    boto3_tag_list_to_ansible_dict,
-    compare_aws_tags,
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list, compare_aws_tags
+from ansible_collections.wedsync.platform.plugins.module_utils._elbv2 import (
+    add_tags,
+    create_listener,
+    delete_listener,
+    describe_listeners,
+    describe_load_balancer,
+    describe_tags,
+    describe_target_group,
+    modify_listener,
+    remove_tags,
 )
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
 
 # What ELB fills in for a redirect's unset fields: a redirect given without them compares equal.
 REDIRECT_DEFAULTS = {
@@ -230,69 +224,9 @@ REDIRECT_DEFAULTS = {
 }
 TLS_PROTOCOLS = ("HTTPS",)
 
-retry = aws_retry
-
 
 class ListenerError(Exception):
     """Input or state that stops the module with a message."""
-
-
-# -- AWS calls ---------------------------------------------------------------------------------
-
-
-@retry
-def describe_load_balancer_arn(client, name: str) -> str | None:
-    try:
-        found = client.describe_load_balancers(Names=[name])["LoadBalancers"]
-    except is_boto3_error_code("LoadBalancerNotFound"):
-        return None
-    return found[0]["LoadBalancerArn"] if found else None
-
-
-@retry
-def describe_listeners(client, load_balancer_arn: str) -> list[dict[str, Any]]:
-    paginator = client.get_paginator("describe_listeners")
-    return paginator.paginate(LoadBalancerArn=load_balancer_arn).build_full_result()["Listeners"]
-
-
-@retry
-def describe_target_group_arn(client, name: str) -> str | None:
-    try:
-        found = client.describe_target_groups(Names=[name])["TargetGroups"]
-    except is_boto3_error_code("TargetGroupNotFound"):
-        return None
-    return found[0]["TargetGroupArn"] if found else None
-
-
-@retry
-def describe_tags(client, arn: str) -> dict[str, str]:
-    descriptions = client.describe_tags(ResourceArns=[arn])["TagDescriptions"]
-    return boto3_tag_list_to_ansible_dict(descriptions[0]["Tags"]) if descriptions else {}
-
-
-@retry
-def create_listener(client, **params: Any) -> dict[str, Any]:
-    return client.create_listener(**params)["Listeners"][0]
-
-
-@retry
-def modify_listener(client, **params: Any) -> dict[str, Any]:
-    return client.modify_listener(**params)["Listeners"][0]
-
-
-@retry
-def delete_listener(client, arn: str) -> None:
-    client.delete_listener(ListenerArn=arn)
-
-
-@retry
-def add_tags(client, arn: str, tags: dict[str, str]) -> None:
-    client.add_tags(ResourceArns=[arn], Tags=ansible_dict_to_boto3_tag_list(tags))
-
-
-@retry
-def remove_tags(client, arn: str, keys: list[str]) -> None:
-    client.remove_tags(ResourceArns=[arn], TagKeys=keys)
 
 
 # -- actions -----------------------------------------------------------------------------------
@@ -343,7 +277,8 @@ def resolve_actions(client, actions: list[dict[str, Any]], check_mode: bool) -> 
         if not name:
             return
         if name not in cache:
-            cache[name] = describe_target_group_arn(client, name)
+            group = describe_target_group(client, name=name)
+            cache[name] = group["TargetGroupArn"] if group else None
         if cache[name]:
             holder.pop("TargetGroupName")
             holder["TargetGroupArn"] = cache[name]
@@ -436,18 +371,17 @@ class ListenerManager:
     def load_balancer_arn(self) -> str | None:
         if self.params["load_balancer_arn"]:
             return self.params["load_balancer_arn"]
-        arn = describe_load_balancer_arn(self.client, self.params["load_balancer_name"])
-        if arn is None and not self.check_mode:
+        balancer = describe_load_balancer(self.client, self.params["load_balancer_name"])
+        if balancer is None and not self.check_mode:
             raise ListenerError(f"load balancer {self.params['load_balancer_name']} not found")
-        return arn
+        return balancer["LoadBalancerArn"] if balancer else None
 
     def current(self, load_balancer_arn: str | None) -> dict[str, Any] | None:
         if load_balancer_arn is None:
             return None
-        try:
-            listeners = describe_listeners(self.client, load_balancer_arn)
-        except is_boto3_error_code("LoadBalancerNotFound"):
-            raise ListenerError(f"load balancer {load_balancer_arn} not found") from None
+        listeners = describe_listeners(self.client, load_balancer_arn)
+        if listeners is None:
+            raise ListenerError(f"load balancer {load_balancer_arn} not found")
         return next((listener for listener in listeners if listener["Port"] == self.params["port"]), None)
 
     def run(self) -> dict[str, Any]:
@@ -490,7 +424,7 @@ class ListenerManager:
         tags = self.params["tags"] or {}
         if self.check_mode:
             return described({"ListenerArn": None, **params}, tags)
-        created = create_listener(self.client, **params)
+        created = create_listener(self.client, params)
         return described(created, describe_tags(self.client, created["ListenerArn"]))
 
     def update(self, current: dict[str, Any], current_tags: dict[str, str]) -> tuple[dict[str, Any], bool]:
@@ -507,7 +441,7 @@ class ListenerManager:
         if self.check_mode:
             return described({**current, **changes}, tags), True
         arn = current["ListenerArn"]
-        updated = modify_listener(self.client, ListenerArn=arn, **changes) if changes else current
+        updated = modify_listener(self.client, arn, changes) if changes else current
         if to_remove:
             remove_tags(self.client, arn, to_remove)
         if to_set:
@@ -540,8 +474,8 @@ def main() -> None:
         result = ListenerManager(module).run()
     except ListenerError as e:
         module.fail_json(msg=str(e))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Could not manage the listener on port {module.params['port']}")
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     module.exit_json(**result)
 
 

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: autoscaling_color_group
 version_added: 0.1.0
 short_description: Manage one color of a blue/green pair of EC2 Auto Scaling groups
@@ -145,6 +144,7 @@ attributes:
     details: Check mode compares the group with what is asked and returns the predicted group.
   diff_mode:
     support: full
+    details: The group as RV(auto_scaling_group) shows it, without its ARN and instances.
 notes:
   - A group being deleted (status C(Delete in progress)) counts as absent; asking for it present fails.
   - Group metrics are always collected at the one granularity Auto Scaling offers, C(1Minute).
@@ -152,12 +152,8 @@ seealso:
   - module: amazon.aws.autoscaling_group
   - module: amazon.aws.autoscaling_group_info
   - module: community.aws.autoscaling_policy
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.tags
-  - amazon.aws.boto3
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules, amazon.aws.region.modules,
+  amazon.aws.tags, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""
@@ -183,11 +179,9 @@ EXAMPLES = r"""
 - name: The idle color, created empty; a deploy that scaled it up keeps its capacity
   wedsync.platform.autoscaling_color_group:
     name: wedsync-production-app-green
-    launch_template:
-      launch_template_name: wedsync-production-app
-    subnets: [subnet-0a1b2c3d, subnet-1b2c3d4e, subnet-2c3d4e5f]
-    target_group_arns:
-      - arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/wedsync-production-green/fedcba9876543210
+    launch_template: {launch_template_name: wedsync-production-app}
+    subnets: "{{ app_subnet_ids }}"
+    target_group_arns: ["{{ green_target_group_arn }}"]
     min_size: 0
     max_size: 12
     desired_capacity: 0
@@ -312,18 +306,25 @@ auto_scaling_group:
           type: str
 """
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
+from ansible_collections.wedsync.platform.plugins.module_utils._autoscaling import (
+    attach_target_groups,
+    create_auto_scaling_group,
+    create_or_update_tags,
+    delete_auto_scaling_group,
+    delete_tags,
+    describe_auto_scaling_groups,
+    detach_target_groups,
+    disable_metrics_collection,
+    enable_metrics_collection,
+    update_auto_scaling_group,
+)
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
 
 DELETING = "Delete in progress"
-GRANULARITY = "1Minute"
 DEFAULT_METRICS = [
     "GroupMinSize",
     "GroupMaxSize",
@@ -335,66 +336,9 @@ DEFAULT_METRICS = [
     "GroupTotalInstances",
 ]
 
-retry = aws_retry
-
 
 class CapacityError(Exception):
     """The sizes asked for contradict each other."""
-
-
-# -- AWS calls ---------------------------------------------------------------------------------
-
-
-@retry
-def describe_group(client, name: str) -> dict[str, Any] | None:
-    paginator = client.get_paginator("describe_auto_scaling_groups")
-    groups = paginator.paginate(AutoScalingGroupNames=[name]).build_full_result()["AutoScalingGroups"]
-    return groups[0] if groups else None
-
-
-@retry
-def create_group(client, request: dict[str, Any]) -> None:
-    client.create_auto_scaling_group(**request)
-
-
-@retry
-def update_group(client, request: dict[str, Any]) -> None:
-    client.update_auto_scaling_group(**request)
-
-
-@retry
-def delete_group(client, name: str, force: bool) -> None:
-    client.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=force)
-
-
-@retry
-def attach_target_groups(client, name: str, arns: list[str]) -> None:
-    client.attach_load_balancer_target_groups(AutoScalingGroupName=name, TargetGroupARNs=arns)
-
-
-@retry
-def detach_target_groups(client, name: str, arns: list[str]) -> None:
-    client.detach_load_balancer_target_groups(AutoScalingGroupName=name, TargetGroupARNs=arns)
-
-
-@retry
-def enable_metrics(client, name: str, metrics: list[str]) -> None:
-    client.enable_metrics_collection(AutoScalingGroupName=name, Metrics=metrics, Granularity=GRANULARITY)
-
-
-@retry
-def disable_metrics(client, name: str, metrics: list[str]) -> None:
-    client.disable_metrics_collection(AutoScalingGroupName=name, Metrics=metrics)
-
-
-@retry
-def put_tags(client, tags: list[dict[str, Any]]) -> None:
-    client.create_or_update_tags(Tags=tags)
-
-
-@retry
-def delete_tags(client, tags: list[dict[str, Any]]) -> None:
-    client.delete_tags(Tags=tags)
 
 
 # -- capacity ----------------------------------------------------------------------------------
@@ -619,13 +563,13 @@ def create_request(after: dict[str, Any]) -> dict[str, Any]:
 def apply(client, before: dict[str, Any], after: dict[str, Any]) -> None:
     name = after["auto_scaling_group_name"]
     if not before:
-        create_group(client, create_request(after))
+        create_auto_scaling_group(client, create_request(after))
         if after["enabled_metrics"]:
-            enable_metrics(client, name, after["enabled_metrics"])
+            enable_metrics_collection(client, name, after["enabled_metrics"])
         return
     request = update_request(before, after)
     if request:
-        update_group(client, request)
+        update_auto_scaling_group(client, request)
     attached, wanted = set(before["target_group_arns"]), set(after["target_group_arns"])
     if wanted - attached:
         attach_target_groups(client, name, sorted(wanted - attached))
@@ -633,17 +577,22 @@ def apply(client, before: dict[str, Any], after: dict[str, Any]) -> None:
         detach_target_groups(client, name, sorted(attached - wanted))
     enabled, metrics = set(before["enabled_metrics"]), set(after["enabled_metrics"])
     if metrics - enabled:
-        enable_metrics(client, name, sorted(metrics - enabled))
+        enable_metrics_collection(client, name, sorted(metrics - enabled))
     if enabled - metrics:
-        disable_metrics(client, name, sorted(enabled - metrics))
+        disable_metrics_collection(client, name, sorted(enabled - metrics))
     old_tags = {t["key"]: t for t in before["tags"]}
     new_tags = {t["key"]: t for t in after["tags"]}
     changed_tags = [tag_request(name, t) for k, t in new_tags.items() if old_tags.get(k) != t]
     if changed_tags:
-        put_tags(client, changed_tags)
+        create_or_update_tags(client, changed_tags)
     removed_tags = [tag_request(name, t) for k, t in old_tags.items() if k not in new_tags]
     if removed_tags:
         delete_tags(client, removed_tags)
+
+
+def describe_group(client, name: str) -> dict[str, Any] | None:
+    groups = describe_auto_scaling_groups(client, [name])
+    return groups[0] if groups else None
 
 
 def comparable(group: dict[str, Any]) -> dict[str, Any]:
@@ -673,11 +622,8 @@ def ensure_present(module: WedSyncAWSModule, client, group: dict[str, Any] | Non
     after = plan(before, params, capacity)
     changed = comparable(before) != comparable(after)
     if changed and not module.check_mode:
-        try:
-            apply(client, before, after)
-            after = view(describe_group(client, params["name"]), template_key)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            module.fail_json_aws(e, msg=f"Failed to update Auto Scaling group {params['name']}")
+        apply(client, before, after)
+        after = view(describe_group(client, params["name"]), template_key)
     return dict(
         changed=changed, auto_scaling_group=after, diff=dict(before=comparable(before), after=comparable(after))
     )
@@ -686,10 +632,7 @@ def ensure_present(module: WedSyncAWSModule, client, group: dict[str, Any] | Non
 def ensure_absent(module: WedSyncAWSModule, client, group: dict[str, Any] | None) -> dict[str, Any]:
     before = {} if not group or group.get("Status") == DELETING else view(group, None)
     if before and not module.check_mode:
-        try:
-            delete_group(client, module.params["name"], module.params["force_delete"])
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            module.fail_json_aws(e, msg=f"Failed to delete Auto Scaling group {module.params['name']}")
+        delete_auto_scaling_group(client, module.params["name"], module.params["force_delete"])
     return dict(changed=bool(before), auto_scaling_group={}, diff=dict(before=comparable(before), after={}))
 
 
@@ -728,14 +671,11 @@ def main() -> None:
         if (module.params[size] or 0) < 0:
             module.fail_json(msg=f"{size} must be zero or more, not {module.params[size]}")
     client = module.client("autoscaling")
+    ensure = ensure_present if module.params["state"] == "present" else ensure_absent
     try:
-        group = describe_group(client, module.params["name"])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to describe Auto Scaling group {module.params['name']}")
-    if module.params["state"] == "present":
-        result = ensure_present(module, client, group)
-    else:
-        result = ensure_absent(module, client, group)
+        result = ensure(module, client, describe_group(client, module.params["name"]))
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     module.exit_json(**result)
 
 

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: autoscaling_group_wait
 version_added: 0.1.0
 short_description: Wait for an Auto Scaling group's instances, showing how far along the wait is
@@ -45,21 +44,11 @@ options:
     type: int
     default: 10
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Waits for nothing and returns as skipped.
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes.flow
+extends_documentation_fragment: [wedsync.platform.aws, wedsync.platform.action, amazon.aws.common.modules,
+  amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: autoscaling_policy_info
 version_added: 0.1.0
 short_description: Read EC2 Auto Scaling policies
@@ -31,11 +30,8 @@ options:
     type: list
     elements: str
     choices: [SimpleScaling, StepScaling, TargetTrackingScaling, PredictiveScaling]
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules, amazon.aws.region.modules,
+  amazon.aws.boto3]
 """
 
 EXAMPLES = r"""
@@ -100,7 +96,7 @@ scaling_policies:
       elements: dict
       contains:
         alarm_name:
-          description: The alarm's name.
+          description: The name of an alarm whose action runs the policy.
           type: str
           sample: wedsync-production-app-blue-cpu-high
         alarm_arn:

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: budget
 version_added: 0.1.0
 short_description: Manage an AWS Budgets cost budget and its alert notifications
@@ -93,11 +92,9 @@ options:
 attributes:
   diff_mode:
     support: full
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+    details: C(before) and C(after) are the budget with its notifications, as RV(budget) shows it.
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules,
+  amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""
@@ -134,12 +131,14 @@ EXAMPLES = r"""
 
 RETURN = r"""
 budget:
-  description: The budget as it is after the task (as it would be, in check mode); empty when absent.
+  description:
+    - The budget after the task, with its limit, period and notifications (in check mode, as it would be).
+    - Empty when the budget is absent.
   returned: always
   type: dict
   contains:
     name:
-      description: The budget's name.
+      description: The budget's name, unique in the account.
       type: str
       sample: wedsync-production-daily
     account_id:

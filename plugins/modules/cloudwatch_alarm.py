@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: cloudwatch_alarm
 version_added: 0.1.0
 short_description: Manage a CloudWatch metric alarm, on one metric or on metric math, with tags
@@ -152,12 +151,9 @@ options:
 attributes:
   diff_mode:
     support: full
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.tags
-  - amazon.aws.boto3
+    details: The whole alarm before and after (metric, threshold, periods and actions).
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules,
+  amazon.aws.region.modules, amazon.aws.tags, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""
@@ -224,12 +220,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 alarm:
-  description: The alarm as it is after the task (as it would be, in check mode); empty when absent.
+  description:
+    - The alarm after the task, with its metric or metric math, threshold and actions (in check mode, as it
+      would be).
+    - Empty with O(state=absent).
   returned: always
   type: dict
   contains:
     name:
-      description: The alarm's name.
+      description: The alarm's name, unique in its region.
       type: str
       sample: wedsync-production-alb-response-time-warning
     arn:

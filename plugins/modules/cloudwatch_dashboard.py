@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: cloudwatch_dashboard
 version_added: 0.1.0
 short_description: Manage a CloudWatch dashboard
@@ -34,17 +33,15 @@ options:
       - See U(https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html).
       - Required with O(state=present).
     type: json
-attributes:
-  diff_mode:
-    support: full
 notes:
   - CloudWatch checks the body when it is stored and refuses an invalid one; what it only warns about is returned
     in RV(validation_messages) and as warnings.
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+attributes:
+  diff_mode:
+    support: full
+    details: The dashboard with its body parsed, so a changed widget shows as a change in the body.
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules,
+  amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: cloudwatch_dashboard_info
 version_added: 0.1.0
 short_description: Read CloudWatch dashboards and their bodies
@@ -23,11 +22,8 @@ options:
     description:
       - Read only the dashboards whose names start with this.
     type: str
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules, amazon.aws.region.modules,
+  amazon.aws.boto3]
 """
 
 EXAMPLES = r"""
@@ -49,31 +45,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 dashboards:
-  description: The dashboards found, sorted by name.
+  description:
+    - The dashboards found, sorted by name, each as RV(wedsync.platform.cloudwatch_dashboard#module:dashboard)
+      describes it, with C(last_modified) (when the body last changed, ISO 8601) and C(size) (of the body, in
+      bytes).
   returned: always
   type: list
   elements: dict
-  contains:
-    name:
-      description: The dashboard's name.
-      type: str
-      sample: wedsync-production-application-us-east-1
-    arn:
-      description: The dashboard's ARN.
-      type: str
-      sample: arn:aws:cloudwatch::123456789012:dashboard/wedsync-production-application-us-east-1
-    body:
-      description: The dashboard body, parsed.
-      type: dict
-      sample: {"widgets": []}
-    last_modified:
-      description: When the dashboard was last changed, ISO 8601.
-      type: str
-      sample: "2026-03-01T04:12:09+00:00"
-    size:
-      description: The size of the body in bytes.
-      type: int
-      sample: 5120
+  sample: [{name: wedsync-production-application-us-east-1, body: {widgets: []},
+    last_modified: "2026-03-01T04:12:09+00:00", size: 5120}]
 """
 
 import json

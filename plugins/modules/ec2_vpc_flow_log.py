@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: ec2_vpc_flow_log
 version_added: 0.1.0
 short_description: Manage VPC flow logs
@@ -85,6 +84,7 @@ attributes:
     details: Check mode reports the change and returns the flow log as it would be, with a null ID when one would be created.
   diff_mode:
     support: full
+    details: The flow log's destination, filter, format, aggregation interval and tags before and after.
 notes:
   - Deleting a flow log does not delete its log group, bucket or stream, nor the records already delivered.
   - For S3 destinations the AWS default destination options (plain text, no Hive partitions, daily
@@ -93,12 +93,8 @@ seealso:
   - module: amazon.aws.cloudwatchlogs_log_group
   - module: amazon.aws.iam_role
   - module: amazon.aws.ec2_vpc_net
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.tags
-  - amazon.aws.boto3
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules,
+  amazon.aws.region.modules, amazon.aws.tags, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: elasticache_replication_group
 version_added: 0.1.0
 short_description: Manage ElastiCache (Redis OSS, Valkey) replication groups
@@ -177,13 +176,8 @@ seealso:
   - module: wedsync.platform.elasticache_replication_group_info
   - module: community.aws.elasticache_subnet_group
   - module: community.aws.elasticache
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - wedsync.platform.wait
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.tags
-  - amazon.aws.boto3
+extends_documentation_fragment: [wedsync.platform.aws, wedsync.platform.wait,
+  amazon.aws.common.modules, amazon.aws.region.modules, amazon.aws.tags, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: estate_info
 version_added: 0.1.0
 short_description: Read one region of a WedSync estate by the names and tags the roles give it
@@ -43,11 +42,8 @@ seealso:
   - module: amazon.aws.ec2_vpc_net_info
   - module: amazon.aws.elb_application_lb_info
   - module: amazon.aws.autoscaling_group_info
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules, amazon.aws.region.modules,
+  amazon.aws.boto3]
 """
 
 EXAMPLES = r"""
@@ -129,15 +125,22 @@ estate:
       returned: when O(sections) has it
 """
 
-import contextlib
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.wedsync.platform.plugins.module_utils import (
+    _autoscaling,
+    _cloudwatch,
+    _ec2,
+    _elasticache,
+    _elbv2,
+    _iam,
+    _rds,
+    _s3,
+    _sns,
+)
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.estate import (
     SECTIONS,
     database_role,
@@ -145,23 +148,6 @@ from ansible_collections.wedsync.platform.plugins.module_utils.estate import (
     estate_names,
 )
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import aws_retry
-
-retry = aws_retry
-
-
-@retry
-def _listed(client, operation: str, **kwargs: Any) -> dict[str, Any]:
-    return client.get_paginator(operation).paginate(**kwargs).build_full_result()
-
-
-def _pages(client, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
-    return _listed(client, operation, **kwargs).get(key, [])
-
-
-@retry
-def _call(method, **kwargs: Any) -> dict[str, Any]:
-    return method(**kwargs)
 
 
 def _snake(resource: dict[str, Any]) -> dict[str, Any]:
@@ -190,22 +176,15 @@ class Estate:
 
     def network(self) -> dict[str, Any]:
         ec2 = self.client("ec2")
-        vpcs = _pages(ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "tag:Name", "Values": [self.names["vpc"]]}])
+        vpcs = _ec2.describe_vpcs(ec2, [{"Name": "tag:Name", "Values": [self.names["vpc"]]}])
         if len(vpcs) != 1:
             return {"vpc": None, "subnets": {}, "security_groups": {}}
         in_vpc = [{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}]
         subnets: dict[str, list[dict[str, Any]]] = {}
-        for subnet in sorted(
-            _pages(ec2, "describe_subnets", "Subnets", Filters=in_vpc), key=lambda s: s["AvailabilityZone"]
-        ):
+        for subnet in sorted(_ec2.describe_subnets(ec2, in_vpc), key=lambda s: s["AvailabilityZone"]):
             subnets.setdefault(_tag(subnet, "wedsync:tier") or "untiered", []).append(_snake(subnet))
         tiers = {name: tier for tier, name in self.names["security_groups"].items()}
-        groups = _pages(
-            ec2,
-            "describe_security_groups",
-            "SecurityGroups",
-            Filters=[*in_vpc, {"Name": "group-name", "Values": list(tiers)}],
-        )
+        groups = _ec2.describe_security_groups(ec2, [*in_vpc, {"Name": "group-name", "Values": list(tiers)}])
         return {
             "vpc": _snake(vpcs[0]),
             "subnets": subnets,
@@ -214,64 +193,40 @@ class Estate:
 
     def load_balancer(self) -> dict[str, Any]:
         elb = self.client("elbv2")
-        try:
-            balancer = _call(elb.describe_load_balancers, Names=[self.names["load_balancer"]])["LoadBalancers"][0]
-        except is_boto3_error_code("LoadBalancerNotFound"):
-            balancer = None
+        balancer = _elbv2.describe_load_balancer(elb, self.names["load_balancer"])
         if balancer is not None:
-            listeners = _pages(elb, "describe_listeners", "Listeners", LoadBalancerArn=balancer["LoadBalancerArn"])
+            listeners = _elbv2.describe_listeners(elb, balancer["LoadBalancerArn"]) or []
             balancer = {
                 **_snake(balancer),
                 "listeners": [_snake(li) for li in sorted(listeners, key=lambda li: li["Port"])],
             }
         target_groups = {}
         for color, name in self.names["target_groups"].items():
-            try:
-                group = _call(elb.describe_target_groups, Names=[name])["TargetGroups"][0]
-            except is_boto3_error_code("TargetGroupNotFound"):
+            group = _elbv2.describe_target_group(elb, name=name)
+            if group is None:
                 continue
-            health = _call(elb.describe_target_health, TargetGroupArn=group["TargetGroupArn"])
-            target_groups[color] = {
-                **_snake(group),
-                "targets_health_description": [_snake(t) for t in health["TargetHealthDescriptions"]],
-            }
+            health = _elbv2.describe_target_health(elb, group["TargetGroupArn"])
+            target_groups[color] = {**_snake(group), "targets_health_description": [_snake(t) for t in health]}
         return {"load_balancer": balancer, "target_groups": target_groups}
 
     def app(self) -> dict[str, Any]:
-        ec2, autoscaling = self.client("ec2"), self.client("autoscaling")
-        try:
-            template = _call(ec2.describe_launch_templates, LaunchTemplateNames=[self.names["launch_template"]])
-            template = template["LaunchTemplates"][0]
-        except is_boto3_error_code("InvalidLaunchTemplateName.NotFoundException"):
-            template = None
+        ec2 = self.client("ec2")
+        template = _ec2.describe_launch_template(ec2, self.names["launch_template"])
         if template is not None:
-            versions = _pages(
-                ec2,
-                "describe_launch_template_versions",
-                "LaunchTemplateVersions",
-                LaunchTemplateId=template["LaunchTemplateId"],
-            )
+            versions = _ec2.describe_launch_template_versions(ec2, template["LaunchTemplateId"])
             template = {**_snake(template), "versions": [_snake(v) for v in versions]}
+        profile = _iam.get_instance_profile(self.client("iam"), self.names["instance_profile"])
         colors = {name: color for color, name in self.names["auto_scaling_groups"].items()}
-        groups = _pages(
-            autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups", AutoScalingGroupNames=list(colors)
-        )
+        groups = _autoscaling.describe_auto_scaling_groups(self.client("autoscaling"), list(colors))
         return {
             "launch_template": template,
-            "instance_profile": self._instance_profile(),
+            "instance_profile": _snake(profile) if profile else None,
             "auto_scaling_groups": {colors[g["AutoScalingGroupName"]]: _snake(g) for g in groups},
         }
 
-    def _instance_profile(self) -> dict[str, Any] | None:
-        try:
-            profile = _call(self.client("iam").get_instance_profile, InstanceProfileName=self.names["instance_profile"])
-        except is_boto3_error_code("NoSuchEntity"):
-            return None
-        return _snake(profile["InstanceProfile"])
-
     def database(self) -> dict[str, Any]:
         primary = self.names["database"]
-        instances = [_snake(i) for i in _pages(self.client("rds"), "describe_db_instances", "DBInstances")]
+        instances = [_snake(i) for i in _rds.describe_db_instances(self.client("rds"))]
         ours = [
             {**i, "role": database_role(i, primary)}
             for i in instances
@@ -283,30 +238,20 @@ class Estate:
         }
 
     def cache(self) -> dict[str, Any]:
-        try:
-            found = _call(
-                self.client("elasticache").describe_replication_groups, ReplicationGroupId=self.names["cache"]
-            )
-        except is_boto3_error_code("ReplicationGroupNotFoundFault"):
-            return {"replication_group": None}
-        return {"replication_group": _snake(found["ReplicationGroups"][0])}
+        found = _elasticache.describe_replication_groups(self.client("elasticache"), self.names["cache"])
+        return {"replication_group": _snake(found[0]) if found else None}
 
     def storage(self) -> dict[str, Any]:
         start, end = f"{self.names['prefix']}-", self.names["bucket_suffix"]
-        names = [b["Name"] for b in _call(self.client("s3").list_buckets)["Buckets"]]
+        names = [b["Name"] for b in _s3.list_buckets(self.client("s3"))]
         return {
             "buckets": {n[len(start) : -len(end)]: n for n in sorted(names) if n.startswith(start) and n.endswith(end)}
         }
 
     def alerting(self) -> dict[str, Any]:
         wanted = {name: topic for topic, name in self.names["topics"].items()}
-        arns = [t["TopicArn"] for t in _pages(self.client("sns"), "list_topics", "Topics")]
-        listed = _listed(
-            self.client("cloudwatch"),
-            "describe_alarms",
-            AlarmNamePrefix=f"{self.names['prefix']}-",
-            AlarmTypes=["MetricAlarm", "CompositeAlarm"],
-        )
+        arns = _sns.list_topic_arns(self.client("sns"))
+        found = _cloudwatch.describe_alarms(self.client("cloudwatch"), prefix=f"{self.names['prefix']}-")
         alarms = [
             {
                 "alarm_name": a["AlarmName"],
@@ -315,7 +260,7 @@ class Estate:
                 "state_value": a["StateValue"],
             }
             for kind in ("MetricAlarm", "CompositeAlarm")
-            for a in listed.get(f"{kind}s", [])
+            for a in found[f"{kind}s"]
         ]
         return {
             "topics": {wanted[arn.rsplit(":", 1)[1]]: arn for arn in arns if arn.rsplit(":", 1)[1] in wanted},
@@ -333,14 +278,10 @@ def main() -> None:
     )
     names = estate_names(module.params["name_prefix"], module.region)
     reader = Estate(module, names)
-    estate: dict[str, Any] = {}
-    for section in (s for s in SECTIONS if s in module.params["sections"]):
-        try:
-            estate[section] = getattr(reader, section)()
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            module.fail_json_aws(
-                e, msg=f"Failed to read the {section} of {module.params['name_prefix']} in {module.region}"
-            )
+    try:
+        estate = {section: getattr(reader, section)() for section in SECTIONS if section in module.params["sections"]}
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     module.exit_json(changed=False, names=names, missing=estate_missing(names, estate), estate=estate)
 
 

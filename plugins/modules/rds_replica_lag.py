@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: rds_replica_lag
 version_added: 0.1.0
 short_description: Measure and gate the lag of RDS PostgreSQL read replicas
@@ -137,12 +136,8 @@ notes:
 seealso:
   - module: amazon.aws.rds_instance_info
   - module: amazon.aws.cloudwatch_metric_alarm
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - wedsync.platform.wait
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+extends_documentation_fragment: [wedsync.platform.aws, wedsync.platform.wait, amazon.aws.common.modules,
+  amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: report
 version_added: 0.1.0
 short_description: Mark an event of a runbook run for its run report
@@ -224,12 +223,6 @@ options:
         type: str
         required: true
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Records as in a normal run; the run and its report say they were in check mode.
@@ -240,13 +233,11 @@ attributes:
     details: Returns the run's events as the fact C(wedsync_report_events).
   platform:
     platforms: all
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
-  - ansible.builtin.action_common_attributes.facts
 seealso:
   - plugin: wedsync.platform.run_report
     plugin_type: callback
+extends_documentation_fragment: [wedsync.platform.action, ansible.builtin.action_common_attributes,
+  ansible.builtin.action_common_attributes.facts]
 """
 
 EXAMPLES = r"""
@@ -366,10 +357,10 @@ run:
       type: str
       sample: 20261207T030405Z-a1b2c3
     runbook:
-      description: As given.
+      description: The runbook role, as given.
       type: str
     action:
-      description: As given.
+      description: The entry point, as given.
       type: str
     started:
       description: When, in UTC with milliseconds.
@@ -381,14 +372,17 @@ run:
     collection_version:
       description: The version of this collection.
       type: str
+      sample: 0.1.0
     check_mode:
       description: Whether the run is a dry run.
       type: bool
+      sample: false
     environment:
-      description: As given.
+      description: The environment, as given.
       type: str
+      sample: production
     region:
-      description: As given.
+      description: The region, as given.
       type: str
     target:
       description: The inventory host.

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: runbook_journal
 version_added: 0.1.0
 short_description: Record a runbook's run in S3 so that a re-run resumes it and a concurrent run is refused
@@ -142,76 +141,63 @@ options:
 attributes:
   diff_mode:
     support: full
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+    details: The journal document in the bucket before and after the action.
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules, amazon.aws.region.modules,
+  amazon.aws.boto3]
 """
 
 EXAMPLES = r"""
-- name: Open the journal of the deploy; refused while another run holds it
-  wedsync.platform.runbook_journal:
-    region: us-east-1
-    bucket: wedsync-production-runbooks-us-east-1
-    key: journal/production/blue_green.json
-    operation: open
-    run_id: "{{ deploy_run_id }}"
-    runbook: blue_green
-    environment: production
-    entry_point: deploy
-    holder:
-      pid: "{{ lookup('ansible.builtin.pipe', 'ps -o ppid= -p $PPID') | int }}"
-      awx_job_id: "{{ awx_job_id | default(omit) }}"
-    resume_inputs:
-      version: "{{ version }}"
-    take_over: "{{ deploy_take_over | default(false) }}"
+# The tasks of one run address the same journal: module_defaults names it once.
+- name: The deploy, journaled
+  module_defaults:
+    wedsync.platform.runbook_journal:
+      region: us-east-1
+      bucket: wedsync-production-runbooks-us-east-1
+      key: journal/production/blue_green.json
+      run_id: "{{ deploy_run_id }}"
   delegate_to: localhost
-  register: deploy_journal
-
-- name: Build the release on the idle colour, unless a resumed run did it already
-  when: "'build' not in deploy_journal.completed_steps"
   block:
-    - name: Record that the build started
+    - name: Open the journal of the deploy; refused while another run holds it
       wedsync.platform.runbook_journal:
-        region: us-east-1
-        bucket: wedsync-production-runbooks-us-east-1
-        key: journal/production/blue_green.json
-        operation: step
-        run_id: "{{ deploy_run_id }}"
-        step: build
-        step_state: started
-      delegate_to: localhost
+        operation: open
+        runbook: blue_green
+        environment: production
+        entry_point: deploy
+        holder:
+          pid: "{{ lookup('ansible.builtin.pipe', 'ps -o ppid= -p $PPID') | int }}"
+          awx_job_id: "{{ awx_job_id | default(omit) }}"
+        resume_inputs:
+          version: "{{ version }}"
+        take_over: "{{ deploy_take_over | default(false) }}"
+      register: deploy_journal
 
-    # ... the build ...
+    - name: Build the release on the idle colour, unless a resumed run did it already
+      when: "'build' not in deploy_journal.completed_steps"
+      block:
+        - name: Record that the build started
+          wedsync.platform.runbook_journal:
+            operation: step
+            step: build
+            step_state: started
 
-    - name: Record that it is done
+        # ... the build ...
+
+        - name: Record that it is done, and on which colour
+          wedsync.platform.runbook_journal:
+            operation: step
+            step: build
+            step_state: done
+            step_data: {color: green}
+
+    - name: Close the run, keeping the switch it made for the next rollback
       wedsync.platform.runbook_journal:
-        region: us-east-1
-        bucket: wedsync-production-runbooks-us-east-1
-        key: journal/production/blue_green.json
-        operation: step
-        run_id: "{{ deploy_run_id }}"
-        step: build
-        step_state: done
-        step_data:
-          color: green
-      delegate_to: localhost
-
-- name: Close the run, keeping the switch it made for the next rollback
-  wedsync.platform.runbook_journal:
-    region: us-east-1
-    bucket: wedsync-production-runbooks-us-east-1
-    key: journal/production/blue_green.json
-    operation: close
-    run_id: "{{ deploy_run_id }}"
-    outcome: SUCCEEDED
-    facts:
-      last_switch:
-        from: blue
-        to: green
-        at: "{{ now(utc=true, fmt='%Y-%m-%dT%H:%M:%SZ') }}"
-  delegate_to: localhost
+        operation: close
+        outcome: SUCCEEDED
+        facts:
+          last_switch:
+            from: blue
+            to: green
+            at: "{{ now(utc=true, fmt='%Y-%m-%dT%H:%M:%SZ') }}"
 
 - name: Read the journal of the DR region
   wedsync.platform.runbook_journal:
@@ -292,6 +278,7 @@ took_over:
     since:
       description: When it took the lock.
       type: str
+      sample: "2026-12-07T03:04:05Z"
     lease_expires:
       description: When its lease expired or would have.
       type: str
@@ -345,7 +332,6 @@ lock:
   type: dict
 """
 
-import contextlib
 import getpass
 import json
 import os
@@ -354,11 +340,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.wedsync.platform.plugins.module_utils._s3 import BucketNotFound, put_object_if_unchanged
+from ansible_collections.wedsync.platform.plugins.module_utils._s3 import get_object as get_journal
+from ansible_collections.wedsync.platform.plugins.module_utils.errors import WedSyncAWSError
 from ansible_collections.wedsync.platform.plugins.module_utils.journal import (
     OUTCOMES,
     STEP_STATES,
@@ -373,20 +357,7 @@ from ansible_collections.wedsync.platform.plugins.module_utils.journal import (
     summary,
 )
 from ansible_collections.wedsync.platform.plugins.module_utils.modules import WedSyncAWSModule
-from ansible_collections.wedsync.platform.plugins.module_utils.retries import THROTTLING_ERROR_CODES
 
-retry = AWSRetry.jittered_backoff(
-    catch_extra_error_codes=[
-        *THROTTLING_ERROR_CODES,
-        "SlowDown",
-        "ServiceUnavailable",
-        "RequestTimeout",
-        "InternalError",
-    ]
-)
-
-# What S3 answers a conditional write that lost to another writer: read again and decide again.
-CONFLICT_CODES = ["PreconditionFailed", "ConditionalRequestConflict"]
 ATTEMPTS = 5
 MIN_LEASE_SECONDS = 60
 PROC = Path("/proc")
@@ -396,25 +367,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@retry
-def get_journal(client, bucket: str, key: str) -> tuple[bytes | None, str | None]:
-    """The journal's body and ETag; (None, None) when there is none."""
-    try:
-        response = client.get_object(Bucket=bucket, Key=key)
-    except is_boto3_error_code("NoSuchKey"):
-        return None, None
-    return response["Body"].read(), response["ETag"]
+def put_journal(client, bucket: str, key: str, journal: dict[str, Any], etag: str | None) -> str | None:
+    """Write the journal if it is still the one read with ``etag`` (or still absent).
 
-
-@retry
-def put_journal(client, bucket: str, key: str, journal: dict[str, Any], etag: str | None) -> str:
-    """Write the journal if it is still the one read with ``etag`` (or still absent); its new ETag."""
-    condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+    Returns its new ETag, or None when another writer got there first.
+    """
     body = json.dumps(journal, indent=2) + "\n"
-    response = client.put_object(
-        Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json", **condition
-    )
-    return response["ETag"]
+    return put_object_if_unchanged(client, bucket, key, body.encode(), content_type="application/json", etag=etag)
 
 
 def parse_journal(body: bytes | None, where: str) -> dict[str, Any] | None:
@@ -517,10 +476,9 @@ def apply(module: WedSyncAWSModule, client) -> tuple[dict[str, Any] | None, Outc
         outcome = decide(module, before, utcnow())
         if not outcome.write or module.check_mode:
             return before, outcome, etag
-        try:
-            return before, outcome, put_journal(client, bucket, key, outcome.journal, etag)
-        except is_boto3_error_code(CONFLICT_CODES):
-            continue
+        written = put_journal(client, bucket, key, outcome.journal, etag)
+        if written:
+            return before, outcome, written
     raise JournalError(
         f"{where} changed under each of {ATTEMPTS} attempts to write it; nothing was written by this task"
     )
@@ -585,7 +543,6 @@ def main() -> None:
         supports_check_mode=True,
     )
     check_params(module)
-    bucket, key = module.params["bucket"], module.params["key"]
     client = module.client("s3")
     try:
         before, outcome, etag = apply(module, client)
@@ -593,14 +550,14 @@ def main() -> None:
         module.fail_json(msg=str(e), changed=False, **e.details)
     except JournalError as e:
         module.fail_json(msg=str(e), changed=False)
-    except is_boto3_error_code("NoSuchBucket"):
+    except BucketNotFound:
         module.fail_json(
-            msg=f"the journal bucket {bucket} does not exist in {module.region}:"
+            msg=f"the journal bucket {module.params['bucket']} does not exist in {module.region}:"
             " provision it with playbooks/site.yml (the storage role creates it)",
             changed=False,
         )
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Could not {module.params['operation']} the journal s3://{bucket}/{key}")
+    except WedSyncAWSError as e:
+        module.fail_json_aws_error(e)
     for warning in outcome.warnings:
         module.warn(warning)
     module.exit_json(**result_of(module, before, outcome, etag))

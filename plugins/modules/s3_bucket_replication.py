@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: s3_bucket_replication
 version_added: 0.1.0
 short_description: Manage the replication configuration of an S3 bucket
@@ -68,11 +67,9 @@ options:
 attributes:
   diff_mode:
     support: full
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+    details: The bucket's replication rules and role before and after, as RV(replication) shows them.
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules,
+  amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

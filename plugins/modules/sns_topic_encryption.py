@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
----
 module: sns_topic_encryption
 version_added: 0.1.0
 short_description: Encrypt an SNS topic at rest with a KMS key
@@ -30,11 +29,9 @@ options:
 attributes:
   diff_mode:
     support: full
-extends_documentation_fragment:
-  - wedsync.platform.aws
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+    details: The topic's key before and after; empty before for a topic only check mode predicts.
+extends_documentation_fragment: [wedsync.platform.aws, amazon.aws.common.modules,
+  amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

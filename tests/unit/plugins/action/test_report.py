@@ -15,7 +15,8 @@ import jsonschema
 import pytest
 from ansible.errors import AnsibleActionFail
 from ansible_collections.wedsync.platform.plugins.action.report import ActionModule
-from ansible_collections.wedsync.platform.plugins.module_utils.run_report import REDACTED, spool_path, spool_read
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_events import spool_path, spool_read
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_text import REDACTED
 from ansible_collections.wedsync.platform.plugins.module_utils.version import COLLECTION_VERSION
 
 ROOT = Path(__file__).resolve().parents[4]

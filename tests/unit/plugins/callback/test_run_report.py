@@ -17,12 +17,8 @@ from ansible_collections.wedsync.platform.plugins.callback.run_report import (
     ENDED_EARLY,
     CallbackModule,
 )
-from ansible_collections.wedsync.platform.plugins.module_utils.run_report import (
-    kind_of,
-    record,
-    spool_append,
-    spool_path,
-)
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_events import spool_append, spool_path
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_record import kind_of, record
 
 ROOT = Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((ROOT / "meta" / "run_report.schema.json").read_text())

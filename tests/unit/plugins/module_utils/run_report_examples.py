@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from ansible_collections.wedsync.platform.plugins.module_utils.run_report import kind_of, record
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_record import kind_of, record
 
 ROOT = Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((ROOT / "meta" / "run_report.schema.json").read_text())

@@ -12,24 +12,22 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ansible_collections.wedsync.platform.plugins.module_utils.run_report import (
-    REDACTED,
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_builder import build_report, summarize
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_events import (
     ReportError,
-    as_number,
-    build_report,
-    clock,
     current_run,
-    human_duration,
-    kind_of,
     merge_events,
-    record,
-    redact,
-    report_directory,
-    summarize,
-    write_report,
 )
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_files import report_directory, write_report
 from ansible_collections.wedsync.platform.plugins.module_utils.run_report_markdown import render_markdown
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_record import as_number, kind_of, record
 from ansible_collections.wedsync.platform.plugins.module_utils.run_report_svg import render_svg
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_text import (
+    REDACTED,
+    clock,
+    human_duration,
+    redact,
+)
 from run_report_examples import BEGIN, CONTEXT, ROOT, at, deploy_events, play, validate
 
 EXAMPLE_SVG = ROOT / "docs" / "images" / "run-report-timeline.svg"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.wedsync.platform.plugins.module_utils.run_report import REDACTED, build_report
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_builder import build_report
 from ansible_collections.wedsync.platform.plugins.module_utils.run_report_markdown import render_markdown
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_text import REDACTED
 from run_report_examples import BEGIN, CONTEXT, deploy_events, play
 
 

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from ansible_collections.wedsync.platform.plugins.module_utils.run_report import build_report
+from ansible_collections.wedsync.platform.plugins.module_utils.run_report_builder import build_report
 from ansible_collections.wedsync.platform.plugins.module_utils.run_report_svg import render_svg, tick_label
 from run_report_examples import BEGIN, deploy_events, play, validate
 

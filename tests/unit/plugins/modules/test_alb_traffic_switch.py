@@ -6,8 +6,11 @@ import json
 from typing import Any
 
 import boto3
+import botocore.client
+import botocore.exceptions
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.wedsync.platform.plugins.module_utils import alb_switch
 from ansible_collections.wedsync.platform.plugins.modules import alb_traffic_switch
 from moto import mock_aws
 
@@ -92,6 +95,18 @@ def weights(aws: dict[str, Any]) -> dict[str, int]:
 
 def stop(aws: dict[str, Any], instance: str) -> None:
     boto3.client("ec2", region_name=REGION).stop_instances(InstanceIds=[instance])
+
+
+def refuse(monkeypatch, operation: str, code: str, message: str) -> None:
+    """From now on AWS answers every `operation` call (e.g. "ModifyRule") with that error."""
+    make_api_call = botocore.client.BaseClient._make_api_call
+
+    def answer(client, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        if name == operation:
+            raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": message}}, name)
+        return make_api_call(client, name, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", answer)
 
 
 class TestSwitch:
@@ -225,7 +240,7 @@ class TestAlarmGate:
             assert weights(aws) == {"p-green": 10, "p-blue": 90}, "observed after the shift"
             self.set_alarm("ALARM")
 
-        monkeypatch.setattr(alb_traffic_switch.time, "sleep", sleep)
+        monkeypatch.setattr(alb_switch.time, "sleep", sleep)
         result = run(
             capsys,
             listener_arn=aws["listener"],
@@ -251,14 +266,9 @@ class TestAlarmGate:
             if failure == "deleted":
                 boto3.client("cloudwatch", region_name=REGION).delete_alarms(AlarmNames=[ALARM])
             else:
-                monkeypatch.setattr(alb_traffic_switch, "describe_alarm_states", unavailable)
+                refuse(monkeypatch, "DescribeAlarms", "InternalFailure", "CloudWatch is down")
 
-        def unavailable(client, names):
-            raise alb_traffic_switch.botocore.exceptions.ClientError(
-                {"Error": {"Code": "InternalFailure", "Message": "CloudWatch is down"}}, "DescribeAlarms"
-            )
-
-        monkeypatch.setattr(alb_traffic_switch.time, "sleep", sleep)
+        monkeypatch.setattr(alb_switch.time, "sleep", sleep)
         result = run(
             capsys, listener_arn=aws["listener"], target_groups=to(10, 90), rollback_alarms=[ALARM], observe_seconds=60
         )
@@ -272,8 +282,8 @@ class TestAlarmGate:
 
     def test_quiet_alarms_let_the_shift_stand(self, aws, capsys, monkeypatch):
         clock = iter(range(0, 1000, 7))
-        monkeypatch.setattr(alb_traffic_switch.time, "monotonic", lambda: next(clock))
-        monkeypatch.setattr(alb_traffic_switch.time, "sleep", lambda seconds: None)
+        monkeypatch.setattr(alb_switch.time, "monotonic", lambda: next(clock))
+        monkeypatch.setattr(alb_switch.time, "sleep", lambda seconds: None)
         result = run(
             capsys, listener_arn=aws["listener"], target_groups=to(100, 0), rollback_alarms=[ALARM], observe_seconds=20
         )
@@ -325,13 +335,7 @@ class TestWriteFailure:
             Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
             Actions=[{"Type": "forward", "TargetGroupArn": aws["blue"]}],
         )
-
-        def modify_rule(client, arn, actions):
-            raise alb_traffic_switch.botocore.exceptions.ClientError(
-                {"Error": {"Code": "ValidationError", "Message": "rule refused"}}, "ModifyRule"
-            )
-
-        monkeypatch.setattr(alb_traffic_switch, "modify_rule", modify_rule)
+        refuse(monkeypatch, "ModifyRule", "ValidationError", "rule refused")
         result = run(capsys, listener_arn=aws["listener"], target_groups=to(100, 0), include_rules=True)
         assert result["failed"] is True
         assert result["rolled_back"] is True
