@@ -11,6 +11,7 @@ export CONTAINERS_CONF := $(CURDIR)/twin/containers.conf
 export PYTHONPATH := $(CURDIR)
 
 COLLECTION_LINK := .cache/collections/ansible_collections/wedsync/platform
+TWIN_APP_DEPS := .cache/twin-app/.fetched
 COLLECTION_VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 
 .PHONY: help deps system-deps demo test twin-up twin-down twin-release twin-status lint sanity unit floors integration hosts e2e benchmarks changelog collection ee clean
@@ -29,10 +30,16 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
 
-system-deps: ## Install missing Debian packages (podman, runc, debootstrap, postgresql, redis-server)
+system-deps: ## Install missing Debian packages (podman, runc, debootstrap, postgresql, redis-server, nodejs, npm)
 	@scripts/system-deps.sh
 
-deps: system-deps $(BIN)/.installed $(COLLECTION_LINK) ## Virtualenv from requirements-dev.txt, Debian packages, collection path
+# The twin's release app's npm packages as twin/app/package-lock.json pins them: the one step that
+# needs the npm registry; every bundle build after it (the tests') is offline.
+$(TWIN_APP_DEPS): twin/app/package.json twin/app/package-lock.json | $(BIN)/.installed
+	$(BIN)/python -m twin release --deps-only
+	touch $@
+
+deps: system-deps $(BIN)/.installed $(COLLECTION_LINK) $(TWIN_APP_DEPS) ## Virtualenv from requirements-dev.txt, Debian packages, collection path, the twin app's npm packages
 
 demo: deps ## Provision both regions of the local twin with site.yml and summarise what exists
 	$(BIN)/python -m twin up

@@ -181,7 +181,7 @@ def _remove_leftover_clusters() -> None:
 
         PostgresPlane(pg_root).delete_all()
     redis_root = STATE / "redis"
-    if any(redis_root.glob("*/*/redis.pid")):
+    if any(redis_root.rglob("redis.pid")):
         from twin.ca import TwinCA
         from twin.redis import RedisPlane
 

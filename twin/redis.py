@@ -1,14 +1,19 @@
-"""The twin's cache data plane: one real Redis server per ElastiCache replication group.
+"""The twin's cache data plane: one real Redis server per member of an ElastiCache replication group.
 
 Each server is Debian's ``redis-server`` on 127.0.0.1 and a port of its own, with TLS on that port
 when the group has in-transit encryption (a certificate from the twin's CA), no persistence and a
-small memory cap. The group's AUTH tokens are the ``default`` user's passwords, changed live, so a
-rotation needs no restart and a connection already authenticated stays so, as on ElastiCache. The
-twin keeps a user of its own, ``twin-admin``, whose password never leaves this process.
+small memory cap. The group's first member is its primary; every other member is a replica of it
+(``replicaof``, over TLS when the group has it). The group's AUTH tokens are the ``default`` user's
+passwords on every server (ACLs do not replicate), changed live, so a rotation needs no restart and
+a connection already authenticated stays so, as on ElastiCache. The twin keeps a user of its own,
+``twin-admin``, whose password never leaves this process (it reaches a server on its standard
+input, never in a file or an argument); replicas authenticate to the primary as that user, so
+changing the AUTH tokens never breaks replication.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -30,8 +35,12 @@ LOOPBACK = "127.0.0.1"
 ADMIN_USER = "twin-admin"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
+# Every server's pid file: <root>/<region>/<group>/<member cluster>/redis.pid.
+PID_FILES = "*/*/*/redis.pid"
 
 # Disposable caches: nothing written to disk, memory bounded, ElastiCache's default eviction policy.
+# A full sync streams from the primary's memory into the replica's, with no RDB file on either
+# side, and starts at once instead of after diskless sync's default 5 s wait for more replicas.
 _SERVER_SETTINGS = f"""
 bind {LOOPBACK}
 protected-mode yes
@@ -43,6 +52,9 @@ maxmemory-policy volatile-lru
 databases 16
 tcp-backlog 128
 always-show-logo no
+repl-diskless-sync yes
+repl-diskless-sync-delay 0
+repl-diskless-load on-empty-db
 """
 
 
@@ -56,31 +68,65 @@ class RedisReplyError(RedisPlaneError):
 
 @dataclass
 class Server:
+    """One member cache cluster's server: its group's primary, or a replica of the primary's port."""
+
     region: str
     replication_group_id: str
+    cache_cluster_id: str
     port: int
     data_dir: str
     tls: bool
+    primary_port: int | None = None
     auth: bool = False
     pid: int | None = None
-    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
+    def role(self) -> str:
+        return "primary" if self.primary_port is None else "replica"
+
+    @property
     def key(self) -> str:
-        return server_key(self.region, self.replication_group_id)
+        return f"{server_key(self.region, self.replication_group_id)}/{self.cache_cluster_id}"
 
     def public(self) -> dict[str, Any]:
         return {
             "region": self.region,
             "replication_group_id": self.replication_group_id,
+            "cache_cluster_id": self.cache_cluster_id,
+            "role": self.role,
             "address": LOOPBACK,
             "port": self.port,
+            "primary_port": self.primary_port,
             "tls": self.tls,
             "auth": self.auth,
             "pid": self.pid,
             "data_dir": self.data_dir,
         }
+
+
+@dataclass
+class Group:
+    """A replication group's servers, its primary first, and what each server of it is started with."""
+
+    region: str
+    replication_group_id: str
+    tls: bool
+    tokens: list[str] = field(default_factory=list, repr=False)
+    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    nodes: dict[str, Server] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return server_key(self.region, self.replication_group_id)
+
+    @property
+    def primary(self) -> Server | None:
+        return next(iter(self.nodes.values()), None)
+
+    @property
+    def replicas(self) -> list[Server]:
+        return list(self.nodes.values())[1:]
 
 
 def server_key(region: str, replication_group_id: str) -> str:
@@ -95,7 +141,7 @@ def free_port() -> int:
 
 class RespConnection:
     """A minimal RESP2 client on loopback, plain or TLS verified against a CA: enough for PING,
-    AUTH and ACL, with no dependency beyond the standard library."""
+    AUTH, ACL and INFO, with no dependency beyond the standard library."""
 
     def __init__(self, port: int, ca_bundle: Path | None = None, timeout: float = 5.0) -> None:
         sock = socket.create_connection((LOOPBACK, port), timeout=timeout)
@@ -152,68 +198,98 @@ class RedisPlane:
         self.root = root
         self.ca = ca
         self.binary = binary
-        self.servers: dict[str, Server] = {}
+        self.groups: dict[str, Group] = {}
         self._lock = threading.RLock()
+
+    @property
+    def servers(self) -> dict[str, Server]:
+        """Every server of every group, by ``region/group/member cluster``."""
+        with self._lock:
+            return {server.key: server for group in self.groups.values() for server in group.nodes.values()}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def create(self, region: str, replication_group_id: str, tokens: list[str], tls: bool) -> Server:
+    def create(self, region: str, replication_group_id: str, members: list[str], tokens: list[str], tls: bool) -> Group:
+        """The group's servers: the first member its primary, every other member a replica of it."""
         if not self.binary.exists():
             raise RedisPlaneError(f"{self.binary} is not installed: run `make deps` (installs redis-server)")
-        key = server_key(region, replication_group_id)
+        if not members:
+            raise RedisPlaneError(f"{server_key(region, replication_group_id)} has no member cluster")
+        group = Group(region, replication_group_id, tls, list(tokens))
         with self._lock:
-            if key in self.servers:
-                raise RedisPlaneError(f"a Redis server for {key} exists already")
-        data_dir = self.root / region / replication_group_id
-        shutil.rmtree(data_dir, ignore_errors=True)
-        data_dir.mkdir(parents=True, mode=0o700)
-        server = Server(region, replication_group_id, free_port(), str(data_dir), tls)
+            if group.key in self.groups:
+                raise RedisPlaneError(f"Redis servers for {group.key} exist already")
+        group_dir = self._group_dir(group)
+        shutil.rmtree(group_dir, ignore_errors=True)
+        group_dir.mkdir(parents=True, mode=0o700)
         try:
-            self._start(server, tokens)
+            for member in members:
+                self._add(group, member)
         except Exception:
-            self._discard(server)
+            self._discard_group(group)
             raise
         with self._lock:
-            self.servers[key] = server
-        return server
+            self.groups[group.key] = group
+        return group
 
-    def update(self, region: str, replication_group_id: str, tokens: list[str], tls: bool) -> Server:
-        """The group's AUTH tokens and transit encryption now: tokens change live; a change of TLS
-        restarts the server on the same port, as ElastiCache keeps a group's endpoint."""
-        server = self.get(region, replication_group_id)
-        if server.tls != tls:
-            self._stop(server)
-            server.tls = tls
-            self._start(server, tokens)
-        else:
-            self._admin(server, "ACL", "SETUSER", "default", *acl_rules(tokens))
+    def add_replica(self, region: str, replication_group_id: str, cache_cluster_id: str) -> Server:
+        """A new replica of the group's primary, in sync with it when this returns."""
+        return self._add(self.get(region, replication_group_id), cache_cluster_id)
+
+    def remove_replica(self, region: str, replication_group_id: str, cache_cluster_id: str) -> None:
+        group = self.get(region, replication_group_id)
+        server = group.nodes.get(cache_cluster_id)
+        if server is None or server.role != "replica":
+            raise RedisPlaneError(f"{group.key} has no replica {cache_cluster_id}")
+        with self._lock:
+            del group.nodes[cache_cluster_id]
+        self._discard(server)
+
+    def update(self, region: str, replication_group_id: str, tokens: list[str], tls: bool) -> Group:
+        """The group's AUTH tokens and transit encryption now, on every server (ACLs do not
+        replicate): tokens change live; a change of TLS restarts each server on its own port, as
+        ElastiCache keeps a group's endpoints."""
+        group = self.get(region, replication_group_id)
+        group.tokens = list(tokens)
+        if group.tls != tls:
+            self._stop_all(group)
+            group.tls = tls
+            for server in group.nodes.values():
+                server.tls = tls
+                self._start(group, server)
+            return group
+        for server in group.nodes.values():
+            self._admin(group, server, "ACL", "SETUSER", "default", *acl_rules(tokens))
             server.auth = bool(tokens)
-        return server
+        return group
 
     def delete(self, region: str, replication_group_id: str) -> None:
         with self._lock:
-            server = self.servers.pop(server_key(region, replication_group_id), None)
-        if server:
-            self._discard(server)
+            group = self.groups.pop(server_key(region, replication_group_id), None)
+        if group:
+            self._discard_group(group)
 
     def delete_all(self) -> None:
-        for server in list(self.servers.values()):
-            self.delete(server.region, server.replication_group_id)
-        # Servers a killed twin left behind are found on disk, not in memory.
-        for pid_file in self.root.glob("*/*/redis.pid"):
+        for group in list(self.groups.values()):
+            self.delete(group.region, group.replication_group_id)
+        # Servers a killed twin left behind are found on disk, not in memory: all stopped before
+        # any directory goes, as a group's directory holds its servers' pid files.
+        pid_files = list(self.root.glob(PID_FILES))
+        for pid_file in pid_files:
             _stop_leftover(pid_file)
-            shutil.rmtree(pid_file.parent, ignore_errors=True)
+        for group_dir in {pid_file.parent.parent for pid_file in pid_files}:
+            shutil.rmtree(group_dir, ignore_errors=True)
 
     # -- lookups -----------------------------------------------------------------------------
 
-    def get(self, region: str, replication_group_id: str) -> Server:
+    def get(self, region: str, replication_group_id: str) -> Group:
         try:
-            return self.servers[server_key(region, replication_group_id)]
+            return self.groups[server_key(region, replication_group_id)]
         except KeyError:
             raise RedisPlaneError(f"no Redis server for {region}/{replication_group_id}") from None
 
-    def find(self, region: str, replication_group_id: str) -> Server | None:
-        return self.servers.get(server_key(region, replication_group_id))
+    def find(self, region: str, replication_group_id: str) -> Group | None:
+        return self.groups.get(server_key(region, replication_group_id))
 
     def connect(self, server: Server) -> RespConnection:
         """A connection to the server's endpoint as a client makes it (TLS verified when on)."""
@@ -221,35 +297,67 @@ class RedisPlane:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _start(self, server: Server, tokens: list[str]) -> None:
+    def _group_dir(self, group: Group) -> Path:
+        return self.root / group.region / group.replication_group_id
+
+    def _add(self, group: Group, cache_cluster_id: str) -> Server:
+        if cache_cluster_id in group.nodes:
+            raise RedisPlaneError(f"{group.key} has a server for {cache_cluster_id} already")
+        data_dir = self._group_dir(group) / cache_cluster_id
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(mode=0o700)
+        primary = group.primary
+        server = Server(
+            group.region,
+            group.replication_group_id,
+            cache_cluster_id,
+            free_port(),
+            str(data_dir),
+            group.tls,
+            primary.port if primary else None,
+        )
+        try:
+            self._start(group, server)
+        except Exception:
+            self._discard(server)
+            raise
+        with self._lock:
+            group.nodes[cache_cluster_id] = server
+        return server
+
+    def _start(self, group: Group, server: Server) -> None:
         data_dir = Path(server.data_dir)
         config = data_dir / "redis.conf"
         config.unlink(missing_ok=True)
         if server.tls:
             self.ca.issue(data_dir / "server.crt", data_dir / "server.key", f"{server.key} cache (twin)")
         with os.fdopen(os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-            handle.write(self._config(server, tokens))
-        # In the twin's process group: a `twin down` that signals the group stops them too.
-        server.process = subprocess.Popen(
-            [str(self.binary), str(config)],
+            handle.write(self._config(group, server))
+        # In the twin's process group: a `twin down` that signals the group stops them too. The
+        # file's settings are followed by those on standard input ("-"), which hold the secrets.
+        process = subprocess.Popen(
+            [str(self.binary), str(config), "-"],
             cwd=data_dir,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        server.pid = server.process.pid
-        server.auth = bool(tokens)
-        self._wait_ready(server, server.process)
+        server.process, server.pid = process, process.pid
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError), process.stdin:  # an early exit is reported below
+            process.stdin.write(self._secret_config(group, server).encode())
+        server.auth = bool(group.tokens)
+        self._wait_ready(group, server, process)
 
-    def _config(self, server: Server, tokens: list[str]) -> str:
+    def _config(self, group: Group, server: Server) -> str:
         data_dir = Path(server.data_dir)
         lines = [
             _SERVER_SETTINGS,
             f"dir {_quote(data_dir)}",
             f"pidfile {_quote(data_dir / 'redis.pid')}",
             f"logfile {_quote(data_dir / 'redis.log')}",
-            f"user default {' '.join(acl_rules(tokens))}",
-            f"user {ADMIN_USER} {' '.join(acl_rules([server.admin_password]))}",
+            f"user default {' '.join(acl_rules(group.tokens))}",
+            f"user {ADMIN_USER} {' '.join(acl_rules([group.admin_password]))}",
         ]
         if server.tls:
             lines += [
@@ -262,24 +370,41 @@ class RedisPlane:
             ]
         else:
             lines.append(f"port {server.port}")
+        if server.primary_port is not None:
+            # As the twin's own user, not `default`: a change of AUTH token leaves the link alone.
+            lines += [f"replicaof {LOOPBACK} {server.primary_port}", f"masteruser {ADMIN_USER}"]
+            if server.tls:
+                lines.append("tls-replication yes")  # the primary verified against the twin's CA
         return "\n".join(lines) + "\n"
 
-    def _wait_ready(self, server: Server, process: subprocess.Popen[bytes]) -> None:
+    def _secret_config(self, group: Group, server: Server) -> str:
+        return f"masterauth {_quote(group.admin_password)}\n" if server.primary_port is not None else ""
+
+    def _wait_ready(self, group: Group, server: Server, process: subprocess.Popen[bytes]) -> None:
+        """Until the server answers and, for a replica, its link to the primary is up: ElastiCache
+        reports a replica available once it has synced."""
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if process.poll() is not None:
                 raise RedisPlaneError(f"redis-server for {server.key} exited: {_log_tail(server)}")
             try:
-                self._admin(server, "PING")
-                return
+                if self._ready(group, server):
+                    return
+                problem = "its replication link is down"
             except (OSError, RedisPlaneError) as exc:
-                if time.monotonic() > deadline:
-                    raise RedisPlaneError(f"redis-server for {server.key} did not answer: {exc}") from exc
+                problem = f"it did not answer: {exc}"
+            if time.monotonic() > deadline:
+                raise RedisPlaneError(f"redis-server for {server.key} is not ready, {problem}: {_log_tail(server)}")
             time.sleep(0.05)
 
-    def _admin(self, server: Server, *command: str) -> Any:
+    def _ready(self, group: Group, server: Server) -> bool:
+        if server.primary_port is None:
+            return self._admin(group, server, "PING") == "PONG"
+        return "master_link_status:up" in self._admin(group, server, "INFO", "replication")
+
+    def _admin(self, group: Group, server: Server, *command: str) -> Any:
         with self.connect(server) as conn:
-            conn.call("AUTH", ADMIN_USER, server.admin_password)
+            conn.call("AUTH", ADMIN_USER, group.admin_password)
             return conn.call(*command)
 
     def _stop(self, server: Server) -> None:
@@ -293,9 +418,18 @@ class RedisPlane:
             process.kill()
             process.wait(STOP_TIMEOUT)
 
+    def _stop_all(self, group: Group) -> None:
+        # Replicas first, so none keeps retrying a primary that has gone.
+        for server in reversed(list(group.nodes.values())):
+            self._stop(server)
+
     def _discard(self, server: Server) -> None:
         self._stop(server)
         shutil.rmtree(server.data_dir, ignore_errors=True)
+
+    def _discard_group(self, group: Group) -> None:
+        self._stop_all(group)
+        shutil.rmtree(self._group_dir(group), ignore_errors=True)
 
 
 def _stop_leftover(pid_file: Path) -> None:
@@ -324,9 +458,9 @@ def _running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def _quote(path: Path) -> str:
-    """A path as a redis.conf argument, whatever characters it holds."""
-    return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _quote(value: Path | str) -> str:
+    """A path or a secret as a redis.conf argument, whatever characters it holds."""
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _log_tail(server: Server) -> str:

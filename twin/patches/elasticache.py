@@ -16,10 +16,13 @@ Gaps in moto 5.2.5 closed here:
   must exist, preferred AZs must match the node count;
 - a group has no ReaderEndpoint, and DescribeCacheClusters never shows CacheNodes.
 
-In a running twin each cluster-mode-disabled group is also served by a real Redis server
-(twin.redis): its endpoints, node endpoints included, are 127.0.0.1 and that server's port, its
-AUTH tokens are the server's passwords as ModifyReplicationGroup leaves them, and deleting the group
-stops the server. Where only these patches are installed (module unit tests) groups are records.
+In a running twin each member of a cluster-mode-disabled group is also a real Redis server
+(twin.redis): the primary, and a replica of it for every other member, each on 127.0.0.1 and a port
+of its own. The primary endpoint is the primary's port, the reader endpoint a replica's (the
+primary's when there is none), each member's read endpoint and node endpoint its own server's; the
+AUTH tokens are every server's passwords as ModifyReplicationGroup leaves them; the replica count
+operations start and stop replicas, and deleting the group stops every server. Where only these
+patches are installed (module unit tests) groups are records.
 
 The twin applies every modification at once, whatever ApplyImmediately says.
 """
@@ -45,7 +48,8 @@ from moto.elasticache.responses import ElastiCacheResponse
 
 from twin import fidelity
 from twin.patching import patch_point
-from twin.redis import LOOPBACK, Server
+from twin.redis import LOOPBACK
+from twin.redis import Group as RedisGroup
 
 # 16 to 128 printable ASCII characters, none of / " @ (ElastiCache's AUTH token rule).
 AUTH_TOKEN = re.compile(r"^[\x20-\x7e]{16,128}$")
@@ -79,7 +83,7 @@ def _create_replication_group(
             node_group["reader_endpoint"] = {"address": node_group["reader_endpoint_address"], "port": group.port}
         for member in node_group["node_group_members"]:
             _add_member(self, group, member["cache_cluster_id"], member["preferred_availability_zone"])
-    _start_server(self, group)
+    _start_servers(self, group)
     return group
 
 
@@ -118,49 +122,64 @@ def _forget(backend: ElastiCacheBackend, replication_group_id: str, retained: st
             backend.cache_clusters.pop(member.cache_cluster_id, None)
 
 
-# -- the Redis server behind a group -----------------------------------------------------------
+# -- the Redis servers behind a group -----------------------------------------------------------
 
 
-def _server(backend: ElastiCacheBackend, group: ReplicationGroup) -> Server | None:
+def _redis_group(backend: ElastiCacheBackend, group: ReplicationGroup) -> RedisGroup | None:
     plane = fidelity.redis_plane()
     return plane.find(backend.region_name, group.replication_group_id) if plane else None
 
 
-def _start_server(backend: ElastiCacheBackend, group: ReplicationGroup) -> None:
-    """A cluster-mode-disabled group gets its server, and every endpoint of the group points there."""
+def _start_servers(backend: ElastiCacheBackend, group: ReplicationGroup) -> None:
+    """A cluster-mode-disabled group gets a server per member, its primary first."""
     plane = fidelity.redis_plane()
     if plane is None or group.cluster_mode == "enabled":
         return
+    members = sorted(
+        (m for node_group in group.node_groups for m in node_group["node_group_members"]),
+        key=lambda m: m.get("current_role") != "primary",
+    )
     try:
-        server = plane.create(
+        plane.create(
             backend.region_name,
             group.replication_group_id,
+            [m["cache_cluster_id"] for m in members],
             list(group.__dict__["_twin_auth_tokens"]),
             bool(group.transit_encryption_enabled),
         )
     except Exception as exc:
         _forget(backend, group.replication_group_id)
         raise ElastiCacheException("InternalFailure", f"the twin could not start Redis: {exc}") from exc
-    group.port = server.port
+    _point_endpoints(backend, group)
+
+
+def _point_endpoints(backend: ElastiCacheBackend, group: ReplicationGroup) -> None:
+    """Every endpoint of a group with servers at its server: the primary's, a replica's for the
+    reader (ElastiCache's reader endpoint spreads over the replicas), each member's own."""
+    servers = _redis_group(backend, group)
+    primary = servers.primary if servers else None
+    if servers is None or primary is None:
+        return
+    reader = next(iter(servers.replicas), primary)
+    group.port = primary.port
     for node_group in group.node_groups:
-        endpoint = {"address": LOOPBACK, "port": server.port}
         node_group.update(
-            port=server.port,
+            port=primary.port,
             primary_endpoint_address=LOOPBACK,
             reader_endpoint_address=LOOPBACK,
-            primary_endpoint=dict(endpoint),
-            reader_endpoint=dict(endpoint),
+            primary_endpoint={"address": LOOPBACK, "port": primary.port},
+            reader_endpoint={"address": LOOPBACK, "port": reader.port},
         )
         for member in node_group["node_group_members"]:
-            member["read_endpoint"] = dict(endpoint)
+            member["read_endpoint"] = {"address": LOOPBACK, "port": servers.nodes[member["cache_cluster_id"]].port}
     for member in _members(backend, group):
-        member.port = server.port
+        member.port = servers.nodes[member.cache_cluster_id].port
 
 
-def _update_server(backend: ElastiCacheBackend, group: ReplicationGroup) -> None:
-    """The server takes the group's AUTH tokens and transit encryption as they now are."""
+def _update_servers(backend: ElastiCacheBackend, group: ReplicationGroup) -> None:
+    """Every server takes the group's AUTH tokens and transit encryption as they now are."""
     plane = fidelity.redis_plane()
-    if plane is None or plane.find(backend.region_name, group.replication_group_id) is None:
+    if plane is None or _redis_group(backend, group) is None:
         return
     try:
         plane.update(
@@ -171,6 +190,28 @@ def _update_server(backend: ElastiCacheBackend, group: ReplicationGroup) -> None
         )
     except Exception as exc:
         raise ElastiCacheException("InternalFailure", f"the twin could not reconfigure Redis: {exc}") from exc
+
+
+def _start_replica(backend: ElastiCacheBackend, group: ReplicationGroup, cluster_id: str) -> dict[str, Any]:
+    """The new member's read endpoint: its own replica server's when the group has servers."""
+    plane = fidelity.redis_plane()
+    if plane is None or _redis_group(backend, group) is None:
+        return {"address": f"{cluster_id}.{backend.region_name}.cache.amazonaws.com", "port": group.port}
+    try:
+        server = plane.add_replica(backend.region_name, group.replication_group_id, cluster_id)
+    except Exception as exc:
+        raise ElastiCacheException("InternalFailure", f"the twin could not start a Redis replica: {exc}") from exc
+    return {"address": LOOPBACK, "port": server.port}
+
+
+def _stop_replica(backend: ElastiCacheBackend, group: ReplicationGroup, cluster_id: str) -> None:
+    plane = fidelity.redis_plane()
+    if plane is None or _redis_group(backend, group) is None:
+        return
+    try:
+        plane.remove_replica(backend.region_name, group.replication_group_id, cluster_id)
+    except Exception as exc:
+        raise ElastiCacheException("InternalFailure", f"the twin could not stop a Redis replica: {exc}") from exc
 
 
 @patch_point(
@@ -375,7 +416,7 @@ def _modify_replication_group_response(self: ElastiCacheResponse) -> ActionResul
     for member in _members(backend, group):
         _sync_member(group, member)
     if self._get_param("AuthToken") or self._get_param("AuthTokenUpdateStrategy") or transit is not None:
-        _update_server(backend, group)
+        _update_servers(backend, group)
     return ActionResult({"ReplicationGroup": group})
 
 
@@ -441,18 +482,20 @@ def _increase_replica_count_response(self: ElastiCacheResponse) -> ActionResult:
             number = max(int(m["cache_cluster_id"].rsplit("-", 1)[1]) for m in members) + 1
             prefix = members[0]["cache_cluster_id"].rsplit("-", 1)[0]
             cluster_id = f"{prefix}-{number:03d}"
-            address = LOOPBACK if _server(backend, group) else f"{cluster_id}.{backend.region_name}.cache.amazonaws.com"
             zone = zones[len(members) % len(zones)]
+            # The server first: a replica that cannot start leaves no record behind.
+            read_endpoint = _start_replica(backend, group, cluster_id)
             member = {
                 "cache_cluster_id": cluster_id,
                 "cache_node_id": node_group["node_group_id"],
                 "preferred_availability_zone": zone,
                 "current_role": "replica",
-                "read_endpoint": {"address": address, "port": group.port},
+                "read_endpoint": read_endpoint,
             }
             members.append(member)
             group.member_clusters.append(cluster_id)
             _add_member(backend, group, cluster_id, zone)
+            _point_endpoints(backend, group)
     return ActionResult({"ReplicationGroup": group})
 
 
@@ -475,7 +518,10 @@ def _decrease_replica_count_response(self: ElastiCacheResponse) -> ActionResult:
                 f"NewReplicaCount {new_count} must be less than the current {len(_replicas(node_group))} replicas."
             )
         while len(_replicas(node_group)) > new_count:
-            removed = node_group["node_group_members"].pop()
-            group.member_clusters.remove(removed["cache_cluster_id"])
-            backend.cache_clusters.pop(removed["cache_cluster_id"], None)
+            removed = node_group["node_group_members"][-1]["cache_cluster_id"]
+            _stop_replica(backend, group, removed)  # the server first: one that cannot stop stays listed
+            node_group["node_group_members"].pop()
+            group.member_clusters.remove(removed)
+            backend.cache_clusters.pop(removed, None)
+            _point_endpoints(backend, group)
     return ActionResult({"ReplicationGroup": group})
