@@ -35,6 +35,7 @@ from ansible_collections.wedsync.platform.plugins.module_utils.run_report_record
     kind_of,
     record,
 )
+from ansible_collections.wedsync.platform.plugins.module_utils.severity import SEVERITIES
 from ansible_collections.wedsync.platform.plugins.module_utils.version import COLLECTION_VERSION
 
 ARGUMENT_SPEC: dict[str, Any] = {
@@ -62,6 +63,9 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "unit": {"type": "str", "default": "s"},
     "objective": {"type": "float"},
     "objective_kind": {"type": "str", "choices": list(OBJECTIVE_KINDS), "default": "max"},
+    "finding": {"type": "str"},
+    "check": {"type": "str"},
+    "severity": {"type": "str", "choices": list(SEVERITIES)},
     "resource": {
         "type": "dict",
         "options": {

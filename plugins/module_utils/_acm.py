@@ -16,6 +16,8 @@ from ansible_collections.wedsync.platform.plugins.module_utils.retries import aw
 
 # ListCertificates returns RSA_2048 certificates only unless asked for every key type.
 KEY_TYPES = ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]
+# Every status there is, for a reader that must see expired, revoked and failed certificates too.
+STATUSES = ["PENDING_VALIDATION", "ISSUED", "INACTIVE", "EXPIRED", "VALIDATION_TIMED_OUT", "REVOKED", "FAILED"]
 
 
 class ACMError(WedSyncAWSError):

@@ -25,3 +25,19 @@ class SecretErrorHandler(WedSyncErrorHandler):
 def get_secret_value(client, secret_id: str) -> dict[str, Any] | None:
     """The secret's current value (SecretString or SecretBinary), or None when there is no such secret."""
     return client.get_secret_value(SecretId=secret_id)
+
+
+@SecretErrorHandler.common_error_handler("list secrets")
+@aws_retry
+def list_secrets(client, name_prefix: str) -> list[dict[str, Any]]:
+    """The secrets ListSecrets' name filter matches with name_prefix (secrets pending deletion left out)."""
+    paginator = client.get_paginator("list_secrets")
+    filters = [{"Key": "name", "Values": [name_prefix]}]
+    return paginator.paginate(Filters=filters).build_full_result()["SecretList"]
+
+
+@SecretErrorHandler.list_error_handler("describe secret")
+@aws_retry
+def describe_secret(client, secret_id: str) -> dict[str, Any] | None:
+    """The secret's metadata (never its value), or None when there is no such secret."""
+    return client.describe_secret(SecretId=secret_id)

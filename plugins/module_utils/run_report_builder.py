@@ -30,8 +30,9 @@ from ansible_collections.wedsync.platform.plugins.module_utils.run_report_text i
     parse_timestamp,
     seconds_between,
 )
+from ansible_collections.wedsync.platform.plugins.module_utils.severity import severity_rank
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 JOURNAL_KEYS = ("bucket", "key", "resumed_from", "completed_steps", "took_over")
 
 
@@ -85,6 +86,7 @@ def build_report(
         "phases": _phases(run, ended, outcome),
         "gates": [_gate(event) for event in run if event["kind"] == "gate"],
         "measurements": [_measurement(event) for event in run if event["kind"] == "measurement"],
+        "findings": _findings(run),
         "resources": [_resource(event) for event in run if event["kind"] == "resource"],
         "journal": _journal(run),
         "resumed": False,
@@ -157,6 +159,16 @@ def _measurement(event: Mapping[str, Any]) -> dict[str, Any]:
         "detail": event.get("detail"),
         "at": event["at"],
     }
+
+
+def _findings(run: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The findings of the run, the worst first, in the order found within a severity."""
+    found = [
+        {key: event.get(key) for key in ("name", "check", "severity", "response_time", "detail", "at")}
+        for event in run
+        if event["kind"] == "finding"
+    ]
+    return sorted(found, key=lambda finding: severity_rank(finding["severity"]))
 
 
 def _resource(event: Mapping[str, Any]) -> dict[str, Any]:

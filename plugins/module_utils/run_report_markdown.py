@@ -162,6 +162,21 @@ def _measurements_section(report: Mapping[str, Any]) -> list[str]:
     return ["## Measurements", "", *_table(("measurement", "value", "objective", "met"), rows, "lrrl")]
 
 
+def _findings_section(report: Mapping[str, Any]) -> list[str]:
+    if not report["findings"]:
+        return []
+    rows = [
+        [
+            f["severity"] or "ok",
+            f["check"],
+            f["name"] + (f" ({f['detail']})" if f.get("detail") else ""),
+            f["response_time"] or "",
+        ]
+        for f in report["findings"]
+    ]
+    return ["## Findings", "", *_table(("severity", "check", "finding", "respond within"), rows)]
+
+
 def _change(resource: Mapping[str, Any]) -> str:
     before, after = resource.get("before"), resource.get("after")
     if before is None and after is None:
@@ -209,6 +224,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         _follow_ups_section(report),
         ["![timeline](timeline.svg)", ""],
         _phases_section(report),
+        _findings_section(report),
         _gates_section(report),
         _measurements_section(report),
         _resources_section(report),

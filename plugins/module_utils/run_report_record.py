@@ -32,6 +32,7 @@ from ansible_collections.wedsync.platform.plugins.module_utils.run_report_text i
     redact,
     timestamp,
 )
+from ansible_collections.wedsync.platform.plugins.module_utils.severity import SEVERITIES
 
 RESOURCE_CHANGES = ("created", "modified", "deleted", "replaced")
 OBJECTIVE_KINDS = ("max", "min")
@@ -42,6 +43,7 @@ KIND_OPTIONS: dict[str, tuple[str, ...]] = {
     "phase": ("phase", "detail"),
     "gate": ("gate", "passed", "reason", "override", "refuse", "changed_anything"),
     "measurement": ("measurement", "value", "unit", "objective", "objective_kind", "detail"),
+    "finding": ("finding", "check", "severity", "detail"),
     "resource": ("resource",),
     "follow_up": ("follow_up",),
     "journal": ("journal", "resumed", "took_over"),
@@ -73,7 +75,9 @@ def kind_of(given: Iterable[str]) -> str:
     given = list(given)
     kinds = list(dict.fromkeys(KIND_MARKERS[name] for name in given if name in KIND_MARKERS))
     if not kinds:
-        raise ReportError("give one of begin, phase, gate, measurement, resource, follow_up, resumed or took_over, end")
+        raise ReportError(
+            "give one of begin, phase, gate, measurement, finding, resource, follow_up, resumed or took_over, end"
+        )
     if len(kinds) > 1:
         raise ReportError(f"one event per call: {' and '.join(kinds)} were both given")
     kind = kinds[0]
@@ -105,43 +109,75 @@ def begin_fields(begin: Mapping[str, Any], context: Mapping[str, Any]) -> dict[s
     }
 
 
+def _phase_fields(args: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": args["phase"], "detail": args.get("detail")}
+
+
+def _gate_fields(args: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": args["gate"],
+        "passed": bool(args["passed"]),
+        "reason": args["reason"],
+        "override": args.get("override"),
+        "refuse": bool(args.get("refuse", True)),
+        "changed_anything": bool(args.get("changed_anything", False)),
+    }
+
+
+def _measurement_fields(args: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": args["measurement"],
+        "value": as_number(args.get("value")),
+        "unit": args.get("unit") or "s",
+        "objective": as_number(args.get("objective"), "objective"),
+        "objective_kind": args.get("objective_kind") or "max",
+        "detail": args.get("detail"),
+    }
+
+
+def _resource_fields(args: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: args["resource"].get(key) for key in ("id", "type", "change", "before", "after")}
+
+
+def _journal_fields(args: Mapping[str, Any]) -> dict[str, Any]:
+    journal, resumed = args.get("journal") or {}, args.get("resumed") or {}
+    return {
+        "bucket": journal.get("bucket"),
+        "key": journal.get("key"),
+        "resumed_from": resumed.get("run_id") or journal.get("resumed_from"),
+        "completed_steps": list(resumed.get("completed_steps") or journal.get("completed_steps") or []),
+        "took_over": args.get("took_over") or journal.get("took_over"),
+    }
+
+
 def event_fields(kind: str, args: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of an event of kind (other than begin and end) from the report call's options."""
-    if kind == "phase":
-        return {"name": args["phase"], "detail": args.get("detail")}
-    if kind == "gate":
-        return {
-            "name": args["gate"],
-            "passed": bool(args["passed"]),
-            "reason": args["reason"],
-            "override": args.get("override"),
-            "refuse": bool(args.get("refuse", True)),
-            "changed_anything": bool(args.get("changed_anything", False)),
-        }
-    if kind == "measurement":
-        return {
-            "name": args["measurement"],
-            "value": as_number(args.get("value")),
-            "unit": args.get("unit") or "s",
-            "objective": as_number(args.get("objective"), "objective"),
-            "objective_kind": args.get("objective_kind") or "max",
-            "detail": args.get("detail"),
-        }
-    if kind == "resource":
-        resource = args["resource"]
-        return {key: resource.get(key) for key in ("id", "type", "change", "before", "after")}
-    if kind == "follow_up":
-        return {"text": args["follow_up"]}
-    if kind == "journal":
-        journal, resumed = args.get("journal") or {}, args.get("resumed") or {}
-        return {
-            "bucket": journal.get("bucket"),
-            "key": journal.get("key"),
-            "resumed_from": resumed.get("run_id") or journal.get("resumed_from"),
-            "completed_steps": list(resumed.get("completed_steps") or journal.get("completed_steps") or []),
-            "took_over": args.get("took_over") or journal.get("took_over"),
-        }
-    raise ReportError(f"no event of kind {kind}")
+    fields = {
+        "phase": _phase_fields,
+        "gate": _gate_fields,
+        "measurement": _measurement_fields,
+        "finding": finding_fields,
+        "resource": _resource_fields,
+        "follow_up": lambda given: {"text": given["follow_up"]},
+        "journal": _journal_fields,
+    }
+    if kind not in fields:
+        raise ReportError(f"no event of kind {kind}")
+    return fields[kind](args)
+
+
+def finding_fields(args: Mapping[str, Any]) -> dict[str, Any]:
+    """A finding of a check: what was found, and its severity (none when all is well) with its response time."""
+    severity = args.get("severity") or None
+    if severity is not None and severity not in SEVERITIES:
+        raise ReportError(f"severity must be one of {', '.join(SEVERITIES)} or null (nothing wrong), not {severity!r}")
+    return {
+        "name": args["finding"],
+        "check": args.get("check") or args["finding"],
+        "severity": severity,
+        "response_time": SEVERITIES[severity].response_time if severity else None,
+        "detail": args.get("detail"),
+    }
 
 
 def run_facts(begin: Mapping[str, Any]) -> dict[str, Any]:

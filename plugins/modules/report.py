@@ -122,6 +122,20 @@ options:
     type: str
     choices: [max, min]
     default: max
+  finding:
+    description:
+      - What a check found, e.g. C(2 of 3 targets of blue unhealthy), or that all is well.
+    type: str
+  check:
+    description:
+      - The check that made the O(finding), e.g. C(targets); the finding itself when not given.
+    type: str
+  severity:
+    description:
+      - The O(finding)'s severity by the seed's incident levels, whose response time the report adds
+        (V(P0) 15 minutes, V(P1) 1 hour, V(P2) 4 hours, V(P3) next business day); not given when all is well.
+    type: str
+    choices: [P0, P1, P2, P3]
   resource:
     description:
       - A resource the run changed.
@@ -278,6 +292,13 @@ EXAMPLES = r"""
     value: "{{ shift_seconds }}"
     objective: 300
 
+- name: What the targets check found
+  wedsync.platform.report:
+    finding: 1 of 2 targets of the live colour blue unhealthy
+    check: targets
+    severity: P1
+    detail: i-0abc (Target.FailedHealthChecks)
+
 - name: The listener moved
   wedsync.platform.report:
     resource:
@@ -393,7 +414,7 @@ report:
   returned: with O(end)
   type: dict
   sample:
-    schema_version: "1.0"
+    schema_version: "1.1"
     run_id: 20261207T030405Z-a1b2c3
     runbook: deploy_blue_green
     action: deploy

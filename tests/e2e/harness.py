@@ -8,11 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+
+from twin.client import TwinClient
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "meta" / "run_report.schema.json").read_text())
@@ -120,3 +124,16 @@ class Started:
     def finish(self, timeout: float = 900) -> Run:
         output, _ = self.process.communicate(timeout=timeout)
         return Run(self.process.returncode, "".join(self.lines) + output, read_reports(self.report_dir))
+
+
+@contextmanager
+def replica_behind(twin: TwinClient, replica: str, seconds: float = 2.0) -> Iterator[None]:
+    """The replica stops replaying and a write on the primary is at least `seconds` old for it, until the block ends."""
+    twin.sql(f"{PREFIX}-db", "CREATE TABLE IF NOT EXISTS e2e_heartbeat (at timestamptz)")
+    twin.pause_replay(replica)
+    try:
+        twin.sql(f"{PREFIX}-db", "INSERT INTO e2e_heartbeat VALUES (now())")
+        time.sleep(seconds)
+        yield
+    finally:
+        twin.resume_replay(replica)

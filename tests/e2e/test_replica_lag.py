@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from harness import PREFIX, Runbooks
+from harness import PREFIX, Runbooks, replica_behind
 
 from twin.client import TwinClient
 
@@ -24,16 +22,10 @@ def test_current_replicas_pass_and_each_is_measured(runbooks: Runbooks) -> None:
 
 def test_a_replica_that_does_not_replay_fails_the_gate_naming_it(runbooks: Runbooks, twin: TwinClient) -> None:
     replica = f"{PREFIX}-db-replica-1"
-    twin.sql(f"{PREFIX}-db", "CREATE TABLE IF NOT EXISTS e2e_heartbeat (at timestamptz)")
-    twin.pause_replay(replica)
-    try:
-        twin.sql(f"{PREFIX}-db", "INSERT INTO e2e_heartbeat VALUES (now())")
-        time.sleep(2)
+    with replica_behind(twin, replica):
         run = runbooks.run(
             "replica_lag_check.yml", "-e", "replica_lag_max_seconds=1", "-e", "replica_lag_source=postgres"
         )
-    finally:
-        twin.resume_replay(replica)
     assert run.rc != 0
     report = run.report
     assert report["outcome"] == "REFUSED"

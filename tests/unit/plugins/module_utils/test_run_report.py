@@ -307,6 +307,29 @@ class TestBuildReport:
         assert report["measurements"][0]["unit"] == "s"
         assert report["measurements"][0]["objective_kind"] == "max"
 
+    def test_findings_carry_the_seed_response_time_and_come_worst_first(self):
+        results = play(
+            (0, BEGIN),
+            (1, {"finding": "every target of blue healthy", "check": "targets"}),
+            (2, {"finding": "certificate expires in 12 days", "check": "certificates", "severity": "P2"}),
+            (3, {"finding": "no healthy target in the live colour", "check": "targets", "severity": "P0"}),
+            (4, {"finding": "replica lags 9 s", "severity": "P1", "detail": "objective 5 s"}),
+            (5, {"end": True}),
+        )
+        report = validate(results[-1]["report"])
+        assert [(f["severity"], f["response_time"]) for f in report["findings"]] == [
+            ("P0", "15 minutes"),
+            ("P1", "1 hour"),
+            ("P2", "4 hours"),
+            (None, None),
+        ]
+        assert report["findings"][1]["check"] == "replica lags 9 s"
+        assert "| P0 | targets | no healthy target in the live colour |" in render_markdown(report)
+
+    def test_a_severity_outside_the_seed_levels_is_refused(self):
+        with pytest.raises(ReportError, match="severity must be one of P0, P1, P2, P3"):
+            play((0, BEGIN), (1, {"finding": "odd", "severity": "P5"}))
+
     def test_a_run_without_an_end_lasts_until_its_last_event(self):
         results = play((0, BEGIN), (2, {"phase": "stage"}), (9.5, {"follow_up": "look at green"}))
         report = validate(build_report(results[-1]["ansible_facts"]["wedsync_report_events"], outcome="FAILED"))
