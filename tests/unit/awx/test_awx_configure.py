@@ -244,3 +244,18 @@ def test_the_surveys_start_from_the_inventory_given(applied: tuple[dict[str, Any
     questions = {question["variable"]: question for question in deploy["survey_spec"]["spec"]}
     production = yaml.safe_load((ROOT / "inventories/production/group_vars/all/deploy.yml").read_text())
     assert questions["blue_green_observe_seconds"]["default"] == production["blue_green_observe_seconds"]
+
+
+def test_every_schedule_reaches_the_controller_in_utc(applied: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
+    schedules = {call["args"]["name"]: call["args"] for call in applied[1] if call["module"].endswith(".schedule")}
+    declared = yaml.safe_load((ROOT / "awx" / "schedules.yml").read_text())["awx_schedules"]
+    assert set(schedules) == {schedule["name"] for schedule in declared}
+    assert all(args["rrule"].startswith("DTSTART;TZID=UTC:") and args["enabled"] for args in schedules.values())
+
+
+def test_a_schedule_of_an_unknown_template_is_refused_before_any_change(recorder: Path, tmp_path: Path) -> None:
+    stray = [{"name": "stray", "description": "", "job_template": "wedsync nothing", "rrule": "RRULE:FREQ=DAILY"}]
+    run = apply(recorder, tmp_path / "records", *INVENTORIES, "-e", json.dumps({"awx_schedules": stray}))
+    (message,) = failures(run, "localhost")
+    assert "wedsync nothing" in message
+    assert sent(tmp_path / "records") == []
