@@ -116,13 +116,13 @@ certificates:
   elements: dict
   contains:
     certificate_arn:
-      description: The certificate's ARN.
+      description: Its ARN.
       type: str
-      sample: arn:aws:acm:us-east-1:123456789012:certificate/5f2a9a51-0c6e-4cc4-9a6c-3f6f0e9e1a2b
+      sample: arn:aws:acm:us-east-1:123456789012:certificate/0b7e3c55-7d0e-4a8e-9a43-2f4b1c6d8e90
     domain_name:
-      description: The primary domain name.
+      description: Its primary domain name, which O(certificate_domains) matches.
       type: str
-      sample: wedsync.com
+      sample: api.wedsync.com
     subject_alternative_names:
       description: Every name the certificate covers, sorted.
       type: list

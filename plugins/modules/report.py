@@ -393,15 +393,12 @@ run:
     collection_version:
       description: The version of this collection.
       type: str
-      sample: 0.1.0
     check_mode:
       description: Whether the run is a dry run.
       type: bool
-      sample: false
     environment:
       description: The environment, as given.
       type: str
-      sample: production
     region:
       description: The region, as given.
       type: str
