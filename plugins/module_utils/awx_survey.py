@@ -57,8 +57,9 @@ def answer(option: Mapping[str, Any], value: Any) -> Any:
         return ""
     if kind == "bool":
         return "true" if value else "false"
-    if kind == "list" and not option.get("choices"):
-        return ",".join(str(element) for element in value)
+    if kind == "list":
+        # A multiselect's default is its choices one per line, as AWX stores it; a text list, as -e takes it.
+        return ("\n" if option.get("choices") else ",").join(str(element) for element in value)
     return value
 
 

@@ -259,3 +259,14 @@ def test_a_schedule_of_an_unknown_template_is_refused_before_any_change(recorder
     (message,) = failures(run, "localhost")
     assert "wedsync nothing" in message
     assert sent(tmp_path / "records") == []
+
+
+def test_a_multiselect_defaults_to_its_choices_one_per_line(
+    applied: tuple[dict[str, Any], list[dict[str, Any]]],
+) -> None:
+    """AWX validates a multiselect's default as choices separated by newlines, not as a list."""
+    health = job_templates(applied[1])["wedsync deep health check"]
+    questions = {question["variable"]: question for question in health["survey_spec"]["spec"]}
+    fail_on = questions["health_check_fail_on"]
+    assert (fail_on["type"], fail_on["default"]) == ("multiselect", "P0\nP1")
+    assert set(fail_on["default"].split("\n")) <= set(fail_on["choices"])
