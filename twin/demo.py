@@ -26,8 +26,10 @@ def run(state_dir: Path) -> int:
     print("\nDeploy a release to the idle color, in canary steps, and roll it back (docs/deploys.md):")
     print("  make twin-release VERSION=1.1.0")
     print("  . .venv/bin/activate && set -a && . .twin/env && set +a")
-    print("  ansible-playbook -i inventories/local playbooks/deploy_blue_green.yml -e version=1.1.0")
+    print("  ansible-playbook -i inventories/local playbooks/deploy_blue_green.yml -e blue_green_version=1.1.0")
     print("  ansible-playbook -i inventories/local playbooks/rollback.yml")
+    print("\nCheck its health as AWX does every hour, each finding with a severity (roles/health_check/README.md):")
+    print("  ansible-playbook -i inventories/local playbooks/health_check.yml")
     return 0
 
 
