@@ -77,6 +77,7 @@ def test_a_replica_paused_past_the_threshold_fails_the_run_with_a_p1(
         run = runbooks.run("health_check.yml", "-e", "health_check_replica_max_seconds=1")
     assert run.rc != 0
     report = run.report
+    assert report["outcome"] == "FAILED", "production is unhealthy: the check failed, it refused nothing"
     lagging = [f for f in findings(report, "replicas") if replica in f["name"]]
     assert [(f["severity"], f["response_time"]) for f in lagging] == [("P1", "1 hour")]
     assert report["findings"][0]["severity"] == "P1", "the worst finding comes first"
