@@ -32,6 +32,7 @@ class FilterModule:
             "blue_green_view": _filter(blue_green.blue_green_view),
             "blue_green_plan": _filter(blue_green.blue_green_plan),
             "blue_green_rollback": _filter(blue_green.blue_green_rollback),
+            "blue_green_retire": _filter(blue_green.blue_green_retire),
             "blue_green_resume_skips": _filter(blue_green.resume_skips),
             "blue_green_deploy_input_problems": _filter(blue_green.deploy_input_problems),
         }

@@ -117,8 +117,8 @@ def survey(
     return spec, left_out
 
 
-# What an awx/ template entry says beyond AWX's own fields.
-OUR_KEYS = ("runbook", "entry_point", "changes_production")
+# What an awx/ template entry says beyond AWX's own fields (behind_approval: see awx_workflow.py).
+OUR_KEYS = ("runbook", "entry_point", "changes_production", "behind_approval")
 # Set by each runbook's playbook, never by the person launching it.
 SET_BY_PLAYBOOK = ("runbook_role", "runbook_action")
 
@@ -152,3 +152,28 @@ def job_template(
             asked["default"] = answer(options[name], values[name])
     params.update(survey_enabled=bool(spec["spec"]), survey_spec=spec)
     return params, left_out
+
+
+def job_templates(
+    templates: list[Mapping[str, Any]],
+    specs: Mapping[str, Mapping[str, Any]],
+    values_by_inventory: Mapping[str, Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Every ``awx/`` template entry as ``awx.awx.job_template`` parameters, in their order.
+
+    ``specs`` maps each runbook role the entries name, and ``runbook``, to its parsed
+    ``meta/argument_specs.yml``; ``values_by_inventory`` maps each inventory the entries run on to the
+    variables of a host of it. A ``ValueError`` names the entry it is about.
+    """
+    rendered = []
+    for template in templates:
+        try:
+            params, _ = job_template(
+                template, specs[template["runbook"]], specs["runbook"], values_by_inventory[template["inventory"]]
+            )
+        except KeyError as error:
+            raise ValueError(f"{template.get('name')}: nothing known of {error}") from None
+        except ValueError as error:
+            raise ValueError(f"{template.get('name')}: {error}") from None
+        rendered.append(params)
+    return rendered

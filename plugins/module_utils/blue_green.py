@@ -412,3 +412,54 @@ def blue_green_unhealthy(target_group: dict[str, Any], instance_ids: list[str]) 
             reason = ": ".join(part for part in (health.get("reason"), health.get("description")) if part)
             lines.append(f"{instance} {health.get('state')}" + (f" ({reason})" if reason else ""))
     return lines
+
+
+def blue_green_retire(view: dict[str, Any], min_healthy_percent: int = 100) -> dict[str, Any]:
+    """Whether the color serving no traffic may be scaled to zero, and why.
+
+    ``action`` is ``retire`` (scale ``color`` to zero), ``nothing`` (it already is) or ``refuse``:
+    traffic split or on neither color, another target group behind the listener, or a live color
+    with fewer than ``min_healthy_percent`` of its targets healthy (or none at all), since the old
+    color is then the only way back.
+    """
+    if not 1 <= int(min_healthy_percent) <= 100:
+        raise ValueError(f"blue_green_retire_min_healthy_percent must be within 1-100 (got {min_healthy_percent})")
+    live, idle = view["live"], view["idle"]
+    decision = {"live": live, "color": idle, "reason": ""}
+    percent = view["listener"]["percent"]
+    if view["listener"]["other_target_groups"]:
+        return {
+            **decision,
+            "action": "refuse",
+            "reason": "the listener also forwards to target groups other than blue and green",
+        }
+    if view["split"] or not live:
+        shares = f"{percent['blue']}% blue / {percent['green']}% green"
+        return {
+            **decision,
+            "action": "refuse",
+            "reason": f"traffic is not on one color ({shares}): finish or roll back the deploy first",
+        }
+    serving = view["colors"][live]
+    share = 100 * serving["healthy"] / serving["registered"] if serving["registered"] else 0
+    if serving["healthy"] == 0 or share < int(min_healthy_percent):
+        return {
+            **decision,
+            "action": "refuse",
+            "reason": (
+                f"the live color {live} has {serving['healthy']} of {serving['registered']} targets healthy, under"
+                f" {min_healthy_percent}%: {idle} stays, it is the way back"
+            ),
+        }
+    old = view["colors"][idle]
+    if old["desired_capacity"] == 0 and old["min_size"] == 0:
+        return {**decision, "action": "nothing", "reason": f"{idle} is already scaled to zero"}
+    return {
+        **decision,
+        "action": "retire",
+        "reason": (
+            f"all traffic on {live} (release {serving['release'] or 'unknown'}, {serving['healthy']} of"
+            f" {serving['registered']} targets healthy); {idle} (release {old['release'] or 'unknown'},"
+            f" {old['desired_capacity']} instances) goes to zero"
+        ),
+    }

@@ -284,6 +284,39 @@ def test_an_alarm_during_a_canary_step_puts_all_traffic_back(runbooks: Runbooks,
     assert weights()[source] == 100
 
 
+def test_retire_scales_the_idle_color_to_zero_only_while_the_live_one_stands_alone(
+    runbooks: Runbooks, twin: TwinClient, clean_overrides: None
+) -> None:
+    source = live()
+    idle = other(source)
+    assert group(idle)["DesiredCapacity"] > 0
+    instance = group(source)["Instances"][0]["InstanceId"]
+    twin.set_target_health(target_group_arns()[source], instance, "unhealthy")
+    refused = runbooks.run("retire_old_color.yml")
+    assert refused.rc != 0
+    assert refused.report["outcome"] == "REFUSED"
+    assert f"{idle} stays, it is the way back" in refused.gate("live color proven")["reason"]
+    assert group(idle)["DesiredCapacity"] > 0
+    twin.clear_target_health()
+
+    dry = runbooks.run("retire_old_color.yml", "--check")
+    assert dry.rc == 0, dry.tail()
+    assert group(idle)["DesiredCapacity"] > 0, "a dry run changes nothing"
+
+    run = runbooks.run("retire_old_color.yml")
+    assert run.rc == 0, run.tail()
+    assert run.report["outcome"] == "SUCCEEDED"
+    assert [r["id"] for r in run.report["resources"]] == [f"{PREFIX}-app-{idle}"]
+    assert (group(idle)["DesiredCapacity"], group(idle)["MinSize"]) == (0, 0)
+    assert weights()[source] == 100
+    assert journal()["lock"] is None
+
+    again = runbooks.run("retire_old_color.yml")
+    assert again.rc == 0, again.tail()
+    assert again.report["resources"] == []
+    assert f"{idle} is already scaled to zero" in again.report["summary"]
+
+
 def test_a_deploy_that_scales_the_old_color_down_and_the_rollback_that_brings_it_back(
     runbooks: Runbooks, twin: TwinClient, clean_overrides: None
 ) -> None:

@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.wedsync.platform.plugins.filter.blue_green import FilterModule
 from ansible_collections.wedsync.platform.plugins.module_utils.blue_green import (
     blue_green_plan,
+    blue_green_retire,
     blue_green_rollback,
     blue_green_unhealthy,
     blue_green_view,
@@ -368,3 +369,31 @@ def test_unhealthy_names_each_instance_with_its_reason():
         "i-green1 unhealthy (Elb.X: Health checks failed with these codes: [503])",
         "i-green9 not registered",
     ]
+
+
+class TestRetire:
+    def test_the_idle_color_goes_when_the_live_one_is_all_healthy(self):
+        decision = blue_green_retire(view(weighted(0, 100)))
+        assert (decision["action"], decision["color"], decision["live"]) == ("retire", "blue", "green")
+        assert "release 1.2.3, 2 of 2 targets healthy" in decision["reason"]
+
+    def test_nothing_when_it_is_already_at_zero(self):
+        decision = blue_green_retire(view(weighted(0, 100), blue=[]))
+        assert (decision["action"], decision["reason"]) == ("nothing", "blue is already scaled to zero")
+
+    @pytest.mark.parametrize("weights", [(90, 10), (50, 50), (0, 0)])
+    def test_split_or_unrouted_traffic_is_refused(self, weights):
+        decision = blue_green_retire(view(weighted(*weights)))
+        assert decision["action"] == "refuse"
+        assert "not on one color" in decision["reason"]
+
+    def test_a_live_color_short_of_healthy_targets_keeps_the_way_back(self):
+        shaky = view(weighted(0, 100), green=["healthy", "unhealthy"])
+        assert blue_green_retire(shaky)["action"] == "refuse"
+        assert "1 of 2 targets healthy, under 100%" in blue_green_retire(shaky)["reason"]
+        assert blue_green_retire(shaky, 50)["action"] == "retire"
+        assert blue_green_retire(view(weighted(0, 100), green=[]), 1)["action"] == "refuse"
+
+    def test_the_percentage_is_checked(self):
+        with pytest.raises(ValueError, match="blue_green_retire_min_healthy_percent"):
+            blue_green_retire(view(weighted(0, 100)), 0)
