@@ -21,7 +21,7 @@ import boto3
 import pytest
 import yaml
 from awx_controller import applied_configuration, launch_extra_vars
-from harness import PREFIX, REPO, read_reports
+from harness import PREFIX, REPO, publish_release, read_reports
 
 from twin.client import TwinClient
 
@@ -52,8 +52,7 @@ def job_templates(estate: str, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 @pytest.fixture(scope="module", autouse=True)
 def release(estate: str, twin: TwinClient) -> None:
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.put_object(Bucket=f"{PREFIX}-deployments-us-east-1", Key=f"app-v{RELEASE}.zip", Body=f"release {RELEASE}")
+    publish_release(RELEASE)
     twin.set_transition_seconds(target_registration=2)
 
 
