@@ -30,7 +30,7 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
 
-system-deps: ## Install missing Debian packages (podman, runc, debootstrap, postgresql, redis-server, nodejs, npm)
+system-deps: ## Install missing Debian packages (podman, runc, debootstrap, postgresql, redis-server, nodejs, npm, shellcheck)
 	@scripts/system-deps.sh
 
 # The twin's release app's npm packages as twin/app/package-lock.json pins them: the one step that
@@ -41,9 +41,11 @@ $(TWIN_APP_DEPS): twin/app/package.json twin/app/package-lock.json | $(BIN)/.ins
 
 deps: system-deps $(BIN)/.installed $(COLLECTION_LINK) $(TWIN_APP_DEPS) ## Virtualenv from requirements-dev.txt, Debian packages, collection path, the twin app's npm packages
 
-demo: deps ## Provision both regions of the local twin with site.yml and summarise what exists
+demo: deps ## Provision both regions of the local twin with site.yml, deploy a first release and summarise what exists
 	$(BIN)/python -m twin up
 	set -a && . .twin/env && set +a && $(BIN)/ansible-playbook -i inventories/local playbooks/site.yml
+	set -a && . .twin/env && set +a && $(BIN)/python -m twin release 1.0.0 \
+	  && $(BIN)/ansible-playbook -i inventories/local playbooks/deploy_blue_green.yml -e blue_green_version=1.0.0 -e blue_green_steps=100
 	$(BIN)/python -m twin demo
 
 test: deps ## The whole suite: lint, sanity, unit, twin integration, Molecule and runbooks end to end

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the twin needs, and only those that are missing.
+# Installs the Debian packages the twin and the tests need, and only those that are missing.
 set -euo pipefail
 
 missing=()
@@ -10,6 +10,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+# The app tier's unit tests lint the user data's scripts with it.
+command -v shellcheck >/dev/null || missing+=(shellcheck)
 
 if ((${#missing[@]} == 0)); then
   exit 0

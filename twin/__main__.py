@@ -224,7 +224,11 @@ def serve_forever(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    twin = Twin(STATE, metrics_interval=args.metrics_interval)
+    twin = Twin(
+        STATE,
+        metrics_interval=args.metrics_interval,
+        instance_hosts=os.environ.get("WEDSYNC_TWIN_INSTANCE_HOSTS", "1") == "1",
+    )
 
     def ready(port: int) -> None:
         tmp = SERVER_FILE.with_suffix(".tmp")

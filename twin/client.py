@@ -113,10 +113,27 @@ class TwinClient:
     def clear_target_health(self) -> None:
         self.call("DELETE", "target-health")
 
+    def set_health_check_scale(self, interval_scale: float) -> dict[str, float]:
+        """Run every target group's health checks at ``interval_scale`` times its interval (0 < scale <= 1)."""
+        return self.call("PUT", "health-checks", {"interval_scale": interval_scale})
+
+    # -- EC2 -------------------------------------------------------------------------------------
+
+    def instances(self) -> list[dict[str, Any]]:
+        """The host standing for each instance: its address, container, release and state."""
+        return self.call("GET", "instances")
+
     def alb_request(
         self, load_balancer_name: str, port: int, path: str = "/api/health", region: str = "us-east-1"
     ) -> tuple[int, Any]:
         """GET `path` through the load balancer's listener on `port`: the status and the body (JSON if it is)."""
+        status, _, body = self.alb_answer(load_balancer_name, port, path, region)
+        return status, body
+
+    def alb_answer(
+        self, load_balancer_name: str, port: int, path: str = "/api/health", region: str = "us-east-1"
+    ) -> tuple[int, dict[str, str], Any]:
+        """As alb_request, with the headers too (X-Twin-Target-Group and X-Twin-Target say who answered)."""
         url = (
             f"{self.control_url}/alb/{urllib.parse.quote(load_balancer_name)}/{port}/{path.lstrip('/')}"
             f"?{urllib.parse.urlencode({'region': region})}"
@@ -124,13 +141,13 @@ class TwinClient:
         opener = urllib.request.build_opener(_NoRedirect)
         try:
             with opener.open(url, timeout=self.timeout) as response:
-                status, body = response.status, response.read()
+                status, headers, body = response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as exc:
-            status, body = exc.code, exc.read()
+            status, headers, body = exc.code, dict(exc.headers), exc.read()
         try:
-            return status, json.loads(body)
+            return status, headers, json.loads(body)
         except ValueError:
-            return status, body.decode()
+            return status, headers, body.decode()
 
     # -- the application behind the load balancers ---------------------------------------------
 

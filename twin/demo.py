@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -23,6 +26,8 @@ def run(state_dir: Path) -> int:
         for line in _region_summary(region):
             print(f"  {line}")
     print(f"\nglobal\n  {_budgets()}")
+    print("\nShow the app servers by color, and reach one the way Ansible does:")
+    print("  ansible-inventory -i inventories/local --graph")
     print("\nDeploy a release to the idle color, in canary steps, and roll it back (docs/deploys.md):")
     print("  make twin-release VERSION=1.1.0")
     print("  . .venv/bin/activate && set -a && . .twin/env && set +a")
@@ -45,6 +50,8 @@ def _region_summary(region: str) -> list[str]:
         _network,
         _load_balancer,
         _app_groups,
+        _app_servers,
+        _serving,
         _databases,
         _cache,
         _buckets,
@@ -98,6 +105,42 @@ def _app_groups(region: str) -> str | None:
         for g in ours
     ]
     return f"app       min/desired/max: {', '.join(sizes)}" if ours else None
+
+
+def _app_servers(region: str) -> str | None:
+    """Each running app server as the host it is on the twin: its container, color, release and health."""
+    hosts = [h for h in _twin("instances") if h["region"] == region and h["state"] == "running"]
+    if not hosts:
+        return None
+    ec2 = _client("ec2", region)
+    reservations = ec2.describe_instances(InstanceIds=[h["instance_id"] for h in hosts])["Reservations"]
+    tags = {
+        i["InstanceId"]: {t["Key"]: t["Value"] for t in i.get("Tags", [])} for r in reservations for i in r["Instances"]
+    }
+    lines = [
+        f"{h['container']} at {h['address']}: {_color(tags[h['instance_id']])}, release {h['version'] or 'none'}"
+        for h in sorted(hosts, key=lambda h: h["container"])
+    ]
+    return "app servers (podman containers):\n    " + "\n    ".join(lines)
+
+
+def _color(tags: dict[str, str]) -> str:
+    return tags.get("aws:autoscaling:groupName", "no group").rsplit("-", 1)[-1]
+
+
+def _serving(region: str) -> str | None:
+    """What users get through the load balancer: the app's own answer, from one of those containers."""
+    url = f"{os.environ['WEDSYNC_TWIN_CONTROL_URL']}/alb/{PREFIX}-alb/443/api/health?region={region}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return f"https://{PREFIX}-alb/api/health answers {response.status} {response.read().decode().strip()}"
+    except urllib.error.HTTPError as error:
+        return f"https://{PREFIX}-alb/api/health answers {error.code}: {error.read().decode().strip()}"
+
+
+def _twin(path: str) -> Any:
+    with urllib.request.urlopen(f"{os.environ['WEDSYNC_TWIN_CONTROL_URL']}/{path}", timeout=10) as response:
+        return json.load(response)
 
 
 def _databases(region: str) -> str | None:

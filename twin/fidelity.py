@@ -13,6 +13,7 @@ Each change to moto is a point of the twin's one registry (twin.patching), decla
 
 from __future__ import annotations
 
+import http.client
 import random
 import threading
 import time
@@ -27,9 +28,11 @@ from moto.rds.exceptions import InvalidDBInstanceStateError, RDSClientError
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
 
 from twin import patching
+from twin.instances import InstancePlane
 from twin.patching import patch_point
 from twin.postgres import PostgresPlane
 from twin.redis import RedisPlane
+from twin.target_health import HealthChecker
 
 # The status RDS reports while each kind of transition runs.
 TRANSITION_STATUS = {
@@ -38,6 +41,8 @@ TRANSITION_STATUS = {
     "rebooting": "rebooting",
     "promoting": "modifying",
 }
+# An ALB's default idle timeout: how long it waits for a target's answer.
+ALB_IDLE_TIMEOUT = 60
 # How long a new target stays `initial`, and a deregistered one `draining`.
 TARGET_TRANSITIONS = ("target_registration", "target_deregistration")
 TRANSITIONS = (*TRANSITION_STATUS, *TARGET_TRANSITIONS)
@@ -65,6 +70,9 @@ class FidelityState:
     # The versions whose answer also fails the load balancer's health checks.
     failing_health_checks: set[str] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Set where instances are hosts (the twin server); None where only the moto patches are installed.
+    instances: InstancePlane | None = None
+    health_checks: HealthChecker | None = None
 
     def set_target_health(
         self,
@@ -101,6 +109,8 @@ class FidelityState:
             self.failing_health_checks.add(version)
         else:
             self.failing_health_checks.discard(version)
+        if self.instances is not None:
+            self.instances.set_fault(version, {"status": status, "health_check": version in self.failing_health_checks})
         return {"version": version, "status": status, "health_check": version in self.failing_health_checks}
 
     def app_response_rules(self) -> list[dict[str, Any]]:
@@ -112,6 +122,8 @@ class FidelityState:
     def clear_app_responses(self) -> list[Any]:
         self.app_responses.clear()
         self.failing_health_checks.clear()
+        if self.instances is not None:
+            self.instances.clear_faults()
         return []
 
     def reset(self) -> None:
@@ -400,11 +412,15 @@ def _health_for(original: Callable[..., Any], self: FakeTargetGroup, target: dic
 
 
 def _health_entry(group: FakeTargetGroup, target_id: str, status: str) -> dict[str, str | None] | None:
-    """What the twin reports instead of moto's health: an override, else a transition in progress."""
+    """What the twin reports instead of moto's health: an override, else what the health checks of a
+    target with a host found, else a transition in progress."""
     if target_id in group.targets:
         override = state().target_health.get((group.arn, target_id))
         if override:
             return override
+        checked = _checked(group, target_id, status)
+        if checked is not None:
+            return checked
         if status == "healthy" and _in_transition(group, target_id, "target_registration"):
             return _target_entry("initial")
     elif target_id in group.deregistered_targets and _in_transition(group, target_id, "target_deregistration"):
@@ -412,11 +428,22 @@ def _health_entry(group: FakeTargetGroup, target_id: str, status: str) -> dict[s
     return None
 
 
+def _checked(group: FakeTargetGroup, target_id: str, status: str) -> dict[str, str | None] | None:
+    """The standing the real health checks give a target whose instance is a host; None otherwise."""
+    checker = state().health_checks
+    standing = checker.state_of(group.arn, target_id) if checker is not None and status == "healthy" else None
+    if standing is None:
+        return None
+    return {"state": standing.state, "reason": standing.reason, "description": standing.description}
+
+
 def _failed_check(target_id: str, status: str, ec2_backend: Any) -> dict[str, str | None] | None:
     """An instance whose release answers its health check with an error is unhealthy, as the ALB finds it."""
     twin = state()
     if status != "healthy" or not twin.failing_health_checks:
         return None
+    if twin.health_checks is not None and twin.health_checks.has_host(target_id):
+        return None  # its own health checks found what its fault file makes it answer
     version = ec2_backend.tags.get(target_id, {}).get("wedsync:version")
     if version not in twin.failing_health_checks:
         return None
@@ -527,7 +554,7 @@ def alb_request(region: str, load_balancer_name: str, port: int, path: str, quer
             config.get("MessageBody", ""),
             content_type=config.get("ContentType", "text/plain"),
         )
-    return _forward(backend, action, path)
+    return _forward(backend, action, path, query)
 
 
 def _redirect(
@@ -553,7 +580,25 @@ def _redirect(
     return HttpAnswer(status, {"status": "redirect", "location": location}, {"Location": location})
 
 
-def _forward(backend: ELBv2Backend, action: dict[str, Any], path: str) -> HttpAnswer:
+def _proxy(address: str, port: int, path: str, query: str, headers: dict[str, str]) -> HttpAnswer:
+    """The target's own answer to the request, as the load balancer passes it on; 502 or 504 as an ALB
+    says when the target cannot be reached or does not answer in time."""
+    connection = http.client.HTTPConnection(address, port, timeout=ALB_IDLE_TIMEOUT)
+    try:
+        connection.request("GET", path + (f"?{query}" if query else ""), headers={"X-Forwarded-Proto": "https"})
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        content_type = response.getheader("Content-Type", "text/plain")
+        return HttpAnswer(response.status, body, headers, content_type=content_type)
+    except TimeoutError:
+        return HttpAnswer(504, {"status": "error", "reason": "the target did not answer in time"}, headers)
+    except (OSError, http.client.HTTPException) as error:
+        return HttpAnswer(502, {"status": "error", "reason": f"the target could not be reached: {error}"}, headers)
+    finally:
+        connection.close()
+
+
+def _forward(backend: ELBv2Backend, action: dict[str, Any], path: str, query: str = "") -> HttpAnswer:
     weighted = [
         (g["TargetGroupArn"], int(g.get("Weight", 1))) for g in action.get("ForwardConfig", {}).get("TargetGroups", [])
     ] or [(action["TargetGroupArn"], 1)]
@@ -570,6 +615,10 @@ def _forward(backend: ELBv2Backend, action: dict[str, Any], path: str) -> HttpAn
             503, {"status": "unavailable", "target_group": group.name, "reason": "no healthy target"}, headers
         )
     target = random.choice(healthy)
+    headers["X-Twin-Target"] = target
+    address = state().instances.address(target) if state().instances is not None else None
+    if address is not None:
+        return _proxy(address, int(group.targets[target].get("Port") or group.port), path, query, headers)
     version = backend.ec2_backend.tags.get(target, {}).get("wedsync:version")
     body = {
         "status": "ok",

@@ -10,7 +10,7 @@ through its apt proxy (twin.apt_sources); the packages debootstrap downloads are
     python -m twin.hosts rm NAME...   remove these hosts
     python -m twin.hosts down         remove every host of this twin (WEDSYNC_TWIN_STATE)
     python -m twin.hosts list         the hosts of this twin
-    python -m twin.hosts image        build the image unless it is already there
+    python -m twin.hosts image [--app] build the image (and the app servers') unless already there
 """
 
 from __future__ import annotations
@@ -136,8 +136,8 @@ def _recipe_key() -> str:
     )
 
 
-def _image_recipe() -> str | None:
-    result = _podman("image", "inspect", "--format", f'{{{{index .Labels "{RECIPE_LABEL}"}}}}', IMAGE, check=False)
+def _image_recipe(image: str = IMAGE) -> str | None:
+    result = _podman("image", "inspect", "--format", f'{{{{index .Labels "{RECIPE_LABEL}"}}}}', image, check=False)
     return result.stdout.strip() if result.returncode == 0 else None
 
 
@@ -162,6 +162,56 @@ def ensure_image(rebuild: bool = False) -> str:
             _configure(root)
             _import(root)
     return IMAGE
+
+
+# The app servers' image, the twin's stand-in for a Debian 12 AMI baked with what the launch template's
+# user data installs (so a host boots without fetching packages, as from a golden image): cloud-init
+# to run the user data, locales for its locale module, and the user data's own packages.
+APP_IMAGE = "localhost/wedsync-twin-debian-app:bookworm"
+APP_PACKAGES = ("cloud-init", "locales", "awscli", "jq", "unzip", "curl", "nodejs", "npm")
+# The twin's hosts are seeded with NoCloud (on EC2 cloud-init finds the Ec2 datasource) and have no
+# network of their own to configure: they share the machine's.
+CLOUD_CFG = (
+    "datasource_list: [NoCloud, None]\n"
+    "network: {config: disabled}\n"
+    # Reached through podman, not SSH: the image has no SSH server to make keys for.
+    "ssh_genkeytypes: []\n"
+)
+APP_IMAGE_REVISION = "2"
+
+
+def _app_recipe_key() -> str:
+    return _digest(_recipe_key(), *APP_PACKAGES, CLOUD_CFG, APP_IMAGE_REVISION)
+
+
+def _containerfile() -> str:
+    packages = " ".join(APP_PACKAGES)
+    return (
+        f"FROM {IMAGE}\n"
+        f"RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {packages}"
+        # The locale cloud-init sets (en_US.UTF-8, as on Debian's cloud images) must exist.
+        " && sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen && locale-gen"
+        " && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb"
+        " && touch -d @0 /var/lib/apt/lists\n"
+        "COPY 90-wedsync-twin.cfg /etc/cloud/cloud.cfg.d/90-wedsync-twin.cfg\n"
+        f"LABEL {RECIPE_LABEL}={_app_recipe_key()}\n"
+    )
+
+
+def ensure_app_image(rebuild: bool = False) -> str:
+    """Build the app servers' image from the host image unless it is up to date; return its name."""
+    ensure_image()
+    with _build_lock():
+        if not rebuild and _image_recipe(APP_IMAGE) == _app_recipe_key():
+            return APP_IMAGE
+        replaced = _image_id(APP_IMAGE)
+        with _work_dir("app-image-") as context:
+            (context / "Containerfile").write_text(_containerfile())
+            (context / "90-wedsync-twin.cfg").write_text(CLOUD_CFG)
+            _run(["podman", "build", "--pull=never", "--tag", APP_IMAGE, str(context)])
+        if replaced and replaced != _image_id(APP_IMAGE):
+            _podman("image", "rm", replaced, check=False)
+    return APP_IMAGE
 
 
 def _tarball_path() -> Path:
@@ -209,8 +259,8 @@ def _configure(root: Path) -> None:
     (root / "etc/machine-id").write_text("")
 
 
-def _image_id() -> str | None:
-    result = _podman("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False)
+def _image_id(image: str = IMAGE) -> str | None:
+    result = _podman("image", "inspect", "--format", "{{.Id}}", image, check=False)
     return result.stdout.strip() if result.returncode == 0 else None
 
 
@@ -245,7 +295,7 @@ def _remove_stale_work() -> None:
     """
     current = _tarball_path().name
     for path in CACHE.glob("*"):
-        if path.name.startswith(("rootfs-", "download-")) and path.is_dir():
+        if path.name.startswith(("rootfs-", "download-", "app-image-")) and path.is_dir():
             _remove_tree(path)
         elif path.name.endswith(".partial") or (path.name.startswith("debootstrap-") and path.name != current):
             path.unlink()
@@ -289,8 +339,11 @@ def _check_names(names: Sequence[str]) -> None:
         raise HostError(f"not a valid container name: {', '.join(bad)} (letters, digits, '_', '.', '-')")
 
 
-def _launch(name: str, image: str) -> str:
-    """Create and start `name`, start it if stopped, leave it alone if running; say which."""
+def launch(name: str, image: str, *options: str, hostname: str | None = None) -> str:
+    """Create and start `name`, start it if stopped, leave it alone if running; say which.
+
+    ``options`` are further `podman run` options (networks, volumes, labels) for a new container.
+    """
     info = _inspect(name)
     if info is None:
         _podman(
@@ -299,13 +352,14 @@ def _launch(name: str, image: str) -> str:
             "--name",
             name,
             "--hostname",
-            name,
+            hostname or name,
             "--label",
             f"{LABEL_KEY}={LABEL_VALUE}",
             "--label",
             f"{STATE_LABEL}={_twin_state()}",
             "--systemd",
             "always",
+            *options,
             image,
         )
         return "created"
@@ -315,6 +369,16 @@ def _launch(name: str, image: str) -> str:
         return "left running"
     _podman("start", name)
     return "started"
+
+
+def stop(name: str) -> None:
+    """Shut a host down as `poweroff` would (systemd stops its units), keeping its disk."""
+    _podman("stop", "--time", "10", name)
+
+
+def resume(name: str) -> None:
+    """Boot a stopped host again."""
+    _podman("start", name)
 
 
 def _systemd_state(name: str) -> str:
@@ -347,7 +411,7 @@ def start(names: list[str]) -> list[dict[str, str]]:
     """
     _check_names(names)
     image = ensure_image()
-    actions = {name: _launch(name, image) for name in names}
+    actions = {name: launch(name, image) for name in names}
     hosts = []
     for name, action in actions.items():
         systemd = _wait_ready(name)
@@ -421,6 +485,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="list the hosts of this twin")
     image = commands.add_parser("image", help=f"build {IMAGE} unless it is up to date")
     image.add_argument("--rebuild", action="store_true", help="build even if the image is up to date")
+    image.add_argument("--app", action="store_true", help=f"also the app servers' image, {APP_IMAGE}")
     return parser
 
 
@@ -442,7 +507,8 @@ def _dispatch(args: argparse.Namespace) -> None:
     elif args.command == "list":
         _print_rows(list_hosts(), args.json)
     else:
-        _print_rows([{"image": ensure_image(rebuild=args.rebuild)}], args.json)
+        built = [ensure_image(rebuild=args.rebuild)] + ([ensure_app_image(rebuild=args.rebuild)] if args.app else [])
+        _print_rows([{"image": image} for image in built], args.json)
     if not args.json:
         print(f"twin hosts {args.command}: done in {time.monotonic() - began:.1f}s", file=sys.stderr)
 

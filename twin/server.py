@@ -27,8 +27,10 @@ from werkzeug.wrappers import Request, Response
 from twin import fidelity
 from twin.ca import TwinCA
 from twin.faults import FaultInjector
+from twin.instances import InstancePlane
 from twin.postgres import PostgresPlane, PostgresPlaneError
 from twin.redis import RedisPlane, RedisPlaneError
+from twin.target_health import HealthChecker
 
 CONTROL_PREFIX = "/_twin"
 ALB_PATH = re.compile(r"/alb/(?P<name>[^/]+)/(?P<port>\d+)(?P<path>/.*)?")
@@ -44,8 +46,9 @@ class ControlError(Exception):
 class Twin:
     """Everything the twin process holds, and the WSGI application over it."""
 
-    def __init__(self, state_dir: Path, metrics_interval: float = 5.0) -> None:
+    def __init__(self, state_dir: Path, metrics_interval: float = 5.0, instance_hosts: bool = False) -> None:
         self.state_dir = state_dir
+        self.endpoint_url = ""
         self.started_at = time.time()
         self.postgres = PostgresPlane(state_dir / "pg")
         # The CA exists while the twin is up, so the bundle the env file names is there to verify with.
@@ -53,6 +56,11 @@ class Twin:
         self.ca.ensure()
         self.redis = RedisPlane(state_dir / "redis", self.ca)
         self.fidelity = fidelity.FidelityState(self.postgres, self.redis)
+        if instance_hosts:
+            self.fidelity.instances = InstancePlane(state_dir / "instances", self.ca, lambda: self.endpoint_url)
+            self.fidelity.health_checks = HealthChecker(
+                self.fidelity.instances.is_host, self.fidelity.instances.address
+            )
         fidelity.install(self.fidelity)
         self.faults = FaultInjector()
         self.metrics_interval = metrics_interval
@@ -119,6 +127,11 @@ class Twin:
             ("GET", ("postgres", "{region}", "{id}", "lag")): lambda r, i, _b: self.postgres.measure_lag(r, i),
             ("POST", ("postgres", "{region}", "{id}", "sql")): lambda r, i, b: self.postgres.run_sql(r, i, b["sql"]),
             ("GET", ("redis",)): lambda _b: [s.public() for s in self.redis.servers.values()],
+            ("GET", ("instances",)): lambda _b: self.fidelity.instances.public() if self.fidelity.instances else [],
+            ("GET", ("health-checks",)): lambda _b: self._health_checks().set_scale(
+                {"interval_scale": self._health_checks().interval_scale}
+            ),
+            ("PUT", ("health-checks",)): lambda b: self._health_checks().set_scale(b),
             ("POST", ("metrics", "publish")): lambda _b: self.publish_metrics(),
         }
 
@@ -129,6 +142,13 @@ class Twin:
     def _resume(self, region: str, identifier: str, _body: dict[str, Any]) -> dict[str, Any]:
         self.postgres.resume_replay(region, identifier)
         return {"db_instance_identifier": identifier, "region": region, "replay": "resumed"}
+
+    def _health_checks(self) -> HealthChecker:
+        if self.fidelity.health_checks is None:
+            raise ControlError(
+                HTTPStatus.CONFLICT, "instances are records in this twin, not hosts: no health checks run"
+            )
+        return self.fidelity.health_checks
 
     def _target_health(self) -> list[dict[str, Any]]:
         return [
@@ -147,6 +167,7 @@ class Twin:
             "fault_rules": len(self.faults.rules()),
             "app_responses": self.fidelity.app_response_rules(),
             "metrics_interval_seconds": self.metrics_interval,
+            "instance_hosts": self.fidelity.instances is not None,
         }
 
     def reset(self) -> dict[str, Any]:
@@ -179,12 +200,22 @@ class Twin:
 
     def serve(self, host: str, port: int, ready: Callable[[int], None]) -> None:
         server = make_server(host, port, self, threaded=True)
+        self.endpoint_url = f"http://{host}:{server.server_port}"
         threading.Thread(target=self.run_metrics_publisher, name="replica-lag", daemon=True).start()
+        if self.fidelity.instances is not None and self.fidelity.health_checks is not None:
+            threading.Thread(
+                target=self.fidelity.instances.run, args=(self._stop,), name="instances", daemon=True
+            ).start()
+            threading.Thread(
+                target=self.fidelity.health_checks.run, args=(self._stop,), name="health-checks", daemon=True
+            ).start()
         ready(server.server_port)
         try:
             server.serve_forever()
         finally:
             self._stop.set()
+            if self.fidelity.instances is not None:
+                self.fidelity.instances.delete_all()
             self.postgres.delete_all()
             self.redis.delete_all()
 

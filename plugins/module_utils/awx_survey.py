@@ -37,7 +37,7 @@ def plain(text: Any) -> str:
 def leave_out_reason(option: Mapping[str, Any]) -> str | None:
     """Why an option has no question in the survey, or None when it has one."""
     default = option.get("default")
-    if isinstance(default, str) and "{{" in default:
+    if any(isinstance(value, str) and "{{" in value for value in (default if isinstance(default, list) else [default])):
         return "its default comes from the inventory; an answer would override the inventory"
     kind = option.get("type", "str")
     if kind == "dict" or (kind == "list" and option.get("elements") == "dict"):

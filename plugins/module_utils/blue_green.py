@@ -213,11 +213,19 @@ def blue_green_plan(view: dict[str, Any], release: str, repair: bool = False) ->
 
     Returns ``action`` (``deploy``, ``resume``, ``nothing`` or ``refuse``), the ``source`` color
     traffic leaves and the ``target`` color it goes to, ``start_percent`` (the target's share of
-    traffic now), ``repair_traffic`` (put all traffic back on the source first) and ``reasons``.
+    traffic now), ``repair_traffic`` (put all traffic back on the source first), ``first_release``
+    (nothing served yet: all traffic in one step) and ``reasons``.
     """
     if not release:
         raise ValueError("blue_green_plan needs the release to deploy")
-    plan: dict[str, Any] = {"source": "", "target": "", "start_percent": 0.0, "repair_traffic": False, "reasons": []}
+    plan: dict[str, Any] = {
+        "source": "",
+        "target": "",
+        "start_percent": 0.0,
+        "repair_traffic": False,
+        "first_release": False,
+        "reasons": [],
+    }
     if view["listener"]["other_target_groups"]:
         return _refuse(plan, "the listener also forwards to target groups other than blue and green")
     split = _split_plan(view, release, repair, plan)
@@ -236,7 +244,14 @@ def blue_green_plan(view: dict[str, Any], release: str, repair: bool = False) ->
             "start_percent": 100.0,
             "reasons": reasons,
         }
-    if not _healthy(colors[source]):
+    if not colors[source]["release"]:
+        # A new estate: the live color runs no release (an earlier first deploy may have staged the idle
+        # one), so no user can lose anything, and a canary has nothing to compare with.
+        plan["reasons"].append(
+            f"the live color {source} runs no release yet: {release} is the first, all traffic at once"
+        )
+        plan["first_release"] = True
+    elif not _healthy(colors[source]):
         live = colors[source]
         reason = (
             f"the live color {source} is not healthy: {live['healthy']} of {live['registered']} targets healthy"

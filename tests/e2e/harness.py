@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import jsonschema
 
+from twin import release
 from twin.client import TwinClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,3 +139,11 @@ def replica_behind(twin: TwinClient, replica: str, seconds: float = 2.0) -> Iter
         yield
     finally:
         twin.resume_replay(replica)
+
+
+def publish_release(version: str, region: str = "us-east-1") -> None:
+    """Put release ``version`` of the twin's app in the deployments bucket, as CI would, ready to deploy."""
+    s3 = boto3.client("s3", region_name=region)
+    s3.put_object(
+        Bucket=f"{PREFIX}-deployments-{region}", Key=f"app-v{version}.zip", Body=release.bundle(version, offline=True)
+    )

@@ -21,11 +21,13 @@ import boto3
 import pytest
 import yaml
 from awx_controller import applied_configuration, launch_extra_vars
-from harness import PREFIX, REPO, read_reports
+from harness import PREFIX, REPO, Runbooks, publish_release, read_reports
 
 from twin.client import TwinClient
 
 RELEASE = "1.4.0"
+# What serves before the templates run, when the estate is new.
+SERVING = "1.3.9"
 # The answers a person gives at launch: the questions with no default.
 ANSWERS = {"blue_green_version": RELEASE}
 AWX_JOB_ID = 4711
@@ -51,10 +53,17 @@ def job_templates(estate: str, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 
 @pytest.fixture(scope="module", autouse=True)
-def release(estate: str, twin: TwinClient) -> None:
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.put_object(Bucket=f"{PREFIX}-deployments-us-east-1", Key=f"app-v{RELEASE}.zip", Body=f"release {RELEASE}")
-    twin.set_transition_seconds(target_registration=2)
+def release(estate: str, twin: TwinClient, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """RELEASE ready to deploy, over a release that already serves, so that the rollback has one to go back to."""
+    if twin.alb_request(f"{PREFIX}-alb", 443)[0] != 200:
+        publish_release(SERVING)
+        first = Runbooks(tmp_path_factory.mktemp("first")).run(
+            "deploy_blue_green.yml",
+            *("-e", f"blue_green_version={SERVING}", "-e", "blue_green_steps=100"),
+            *("-e", "blue_green_observe_seconds=2", "-e", "blue_green_poll_interval=1"),
+        )
+        assert first.rc == 0, first.tail()
+    publish_release(RELEASE)
 
 
 def credential_environment(names: list[str]) -> dict[str, str]:

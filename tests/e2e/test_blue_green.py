@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from harness import PREFIX, Runbooks
+from harness import PREFIX, Runbooks, publish_release
 
 from twin.client import TwinClient
 
@@ -81,7 +81,7 @@ def alarm(state: str) -> None:
 @pytest.fixture(scope="module", autouse=True)
 def releases(estate: str, twin: TwinClient) -> None:
     for version in ("1.0.0", "1.1.0", "1.2.0", "1.3.0"):
-        s3.put_object(Bucket=f"{PREFIX}-deployments-us-east-1", Key=f"app-v{version}.zip", Body=f"release {version}")
+        publish_release(version)
     # New targets take two seconds to pass their health checks, as on an ALB.
     twin.set_transition_seconds(target_registration=2)
 
@@ -143,8 +143,8 @@ def test_a_canary_deploy_moves_traffic_step_by_step(runbooks: Runbooks, twin: Tw
 
     assert weights() == {target: 100, source: 0}
     assert weights(8443)[target] == 100
-    answer = served(twin)
-    assert (answer["version"], answer["color"]) == ("1.1.0", target)
+    status, headers, answer = twin.alb_answer(f"{PREFIX}-alb", 443)
+    assert (status, answer["version"], headers["X-Twin-Target-Group"]) == (200, "1.1.0", f"{PREFIX}-{target}")
     assert group(source)["Instances"], "the old color keeps running for a rollback"
     facts = journal()["facts"]
     assert facts["switch"]["state"] == "complete" and facts["switch"]["to_color"] == target
@@ -193,11 +193,12 @@ def test_a_release_that_fails_its_health_checks_gets_no_traffic_nor_a_rollback(
     source = live()
     target = other(source)
     twin.set_app_response("1.2.0", 503, health_check=True)
-    run = deploy(runbooks, "1.2.0", "-e", "blue_green_health_timeout=8")
+    # Long enough for the new hosts to boot and answer their health checks with 503.
+    run = deploy(runbooks, "1.2.0", "-e", "blue_green_health_timeout=40")
     assert run.rc != 0
     report = run.report
     assert report["outcome"] == "FAILED"
-    assert "is not healthy after 8 s" in report["failure"]["message"]
+    assert "is not healthy after 40 s" in report["failure"]["message"]
     assert "Target.ResponseCodeMismatch" in report["failure"]["message"]
     assert "Traffic never moved" in report["summary"]
     assert report["phases"][-1]["status"] == "failed"

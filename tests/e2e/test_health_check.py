@@ -7,14 +7,13 @@ from typing import Any
 
 import boto3
 import pytest
-from harness import PREFIX, Runbooks, replica_behind
+from harness import PREFIX, Runbooks, publish_release, replica_behind
 
 from twin.client import TwinClient
 
 CHECKS = {"serving", "targets", "database", "replicas", "dr replica", "cache", "alarms", "certificates", "secrets"}
 
 elb = boto3.client("elbv2", region_name="us-east-1")
-s3 = boto3.client("s3", region_name="us-east-1")
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,7 @@ def serving(estate: str, twin: TwinClient, tmp_path_factory: pytest.TempPathFact
     """The estate serving a release through its HTTPS listener (the deploy tests leave one; else one is deployed)."""
     status, _ = twin.alb_request(f"{PREFIX}-alb", 443)
     if status != 200:
-        s3.put_object(Bucket=f"{PREFIX}-deployments-us-east-1", Key="app-v0.9.0.zip", Body=b"release 0.9.0")
+        publish_release("0.9.0")
         deploy = Runbooks(tmp_path_factory.mktemp("deploy")).run(
             "deploy_blue_green.yml",
             *("-e", "blue_green_version=0.9.0", "-e", "blue_green_steps=100"),

@@ -19,7 +19,7 @@ class HttpError extends Error {
 }
 
 function startPrimary(config) {
-  log(`starting ${config.workers} worker(s) on port ${config.port}`);
+  log(`starting ${config.workers} worker(s) on ${config.host || '*'}:${config.port}`);
   let stopping = false;
   const listening = new Set();
   cluster.on('listening', (worker) => listening.add(worker.id));
@@ -157,7 +157,7 @@ function startWorker(config) {
     log(`cannot listen on port ${config.port}: ${error.message}`);
     process.exit(1);
   });
-  server.listen(config.port);
+  server.listen(config.port, config.host);
   process.on('SIGTERM', () => {
     server.close(() => process.exit(0));
     server.closeIdleConnections();

@@ -5,6 +5,9 @@
   ``vpc-flow-log``. amazon.aws reads tags through a ``resource-type`` filter (``ec2_eip``,
   ``ec2_vpc_nat_gateway``), so under moto it finds none, adds them again on every run and reports a
   change: the network role's NAT gateways and their Elastic IPs would never converge.
+- The app servers' image: the app_tier role launches Debian 12 from Debian's own account
+  (136693071363), which moto's image list lacks. Every region gets one such image, and the twin's
+  instances plane boots it as its app host image (twin.hosts.APP_IMAGE).
 - DeleteNatGateway: AWS disassociates the gateway's Elastic IP (and keeps it allocated); moto leaves
   it associated, so a NAT gateway recreated on the same address, as the network role does after a
   gateway is lost, fails with ``Resource.AlreadyAssociated``.
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from moto.ec2.models.amis import Ami, AmiBackend
 from moto.ec2.models.nat_gateways import NatGateway
 
 from twin.patching import patch_point
@@ -25,6 +29,34 @@ AWS_RESOURCE_TYPES = patch_point(
     kind="update",
     why="DescribeTags reports and filters resource types as AWS names them",
 )({"eipalloc": "elastic-ip", "nat": "natgateway", "fl": "vpc-flow-log"})
+
+
+DEBIAN_OWNER = "136693071363"
+DEBIAN_IMAGE = {
+    "name": "debian-12-amd64-20261201-2000",
+    "description": "Debian 12 (20261201-2000)",
+    "owner_id": DEBIAN_OWNER,
+    "public": True,
+    "virtualization_type": "hvm",
+    "architecture": "x86_64",
+    "root_device_type": "ebs",
+    "root_device_name": "/dev/xvda",
+    "hypervisor": "xen",
+    "sriov": "simple",
+}
+
+
+@patch_point(
+    "moto.ec2.models.amis.AmiBackend._load_amis",
+    kind="wrap",
+    params="self",
+    why="Debian 12 from Debian's account, the image the app servers launch",
+)
+def _load_amis_with_debian(original: Callable[..., None], self: AmiBackend) -> None:
+    original(self)
+    # One id per region, the same on every run, as a published image's is.
+    ami_id = "ami-0deb12" + format(sum(map(ord, self.region_name)) % 0xFFFFFFFFFF, "011x")
+    self.amis[ami_id] = Ami(self, ami_id, region_name=self.region_name, **DEBIAN_IMAGE)
 
 
 @patch_point(

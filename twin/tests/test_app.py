@@ -132,10 +132,11 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
             "WORKER_PROCESSES": "1",
             "MAX_REQUEST_SIZE": "50mb",
             "REQUEST_TIMEOUT": "30000",
-            # /run/wedsync/secrets.env: wedsync/<env>/database and wedsync/<env>/redis
-            "USERNAME": "wedsync",
-            "PASSWORD": PASSWORD,
-            "AUTH_TOKEN": TOKEN,
+            # /run/wedsync/secrets.env: wedsync/<env>/database and wedsync/<env>/redis, their lower-case
+            # keys after the secret's name
+            "DATABASE_USERNAME": "wedsync",
+            "DATABASE_PASSWORD": PASSWORD,
+            "REDIS_AUTH_TOKEN": TOKEN,
             # /run/wedsync/settings.env: the database and cache roles' SSM parameters
             "DB_WRITER_ENDPOINT": writer,
             "DB_READER_ENDPOINTS": reader,
@@ -143,8 +144,9 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
             "DB_NAME": "wedsync",
             "REDIS_HOST": cache["Address"],
             "REDIS_PORT": str(cache["Port"]),
-            # Published by no role yet (docs/twin.md); on a host, the instance profile and IMDS.
+            # /etc/wedsync/app.env (the app_tier role's uploads bucket)
             "S3_BUCKET": BUCKET,
+            # On a host, the instance profile and IMDS.
             "AWS_ENDPOINT_URL": twin.endpoint,
             "AWS_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "testing",
@@ -252,7 +254,7 @@ def test_deep_health_reaches_every_dependency_by_what_the_roles_publish(estate: 
 
 
 def test_a_wrong_redis_token_fails_redis_alone_and_is_never_shown(estate: Estate, tmp_path: Path) -> None:
-    with run_app(estate, tmp_path, AUTH_TOKEN=WRONG_TOKEN) as app:
+    with run_app(estate, tmp_path, REDIS_AUTH_TOKEN=WRONG_TOKEN) as app:
         status, deep = app.get("/api/health/deep")
     assert status == 503
     assert deep["failing"] == ["redis"]

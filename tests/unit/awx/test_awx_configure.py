@@ -370,3 +370,18 @@ def test_a_template_behind_approval_on_a_clock_is_refused_before_any_change(reco
     (message,) = failures(run, "localhost")
     assert "nightly retire" in message
     assert awx_controller.sent(tmp_path / "records") == []
+
+
+@pytest.mark.parametrize(
+    ("default", "asked"),
+    [
+        ("{{ wedsync_region }}", False),
+        (["{{ blue_green_name_prefix }}-alb-error-rate-critical"], False),
+        (["alb-error-rate-critical"], True),
+        ("us-east-1", True),
+    ],
+)
+def test_a_default_made_from_the_inventory_gets_no_question_even_inside_a_list(default: Any, asked: bool) -> None:
+    # A survey default of "{{ prefix }}-alarm" would reach the job as that literal text, over the inventory's.
+    option = {"type": "list" if isinstance(default, list) else "str", "elements": "str", "default": default}
+    assert (leave_out_reason(option) is None) is asked

@@ -42,6 +42,7 @@ REFUSED = [
     Case("app_tier", "app_tier_environment must be", {"app_tier_environment": "Production"}),
     Case("app_tier", "app_tier_desired_capacity (20) must be between", {"app_tier_desired_capacity": 20}),
     Case("app_tier", "app_tier_secret_names must be secret names", {"app_tier_secret_names": ["database", "a/b"]}),
+    Case("app_tier", "app_tier_uploads_bucket must be an S3 bucket name", {"app_tier_uploads_bucket": "Uploads"}),
     Case("audit", "audit_log_glacier_after_days must be at least 1", {"audit_log_glacier_after_days": 0}),
     Case("audit", "audit_kms_alias must be alias/<name>", {"audit_kms_alias": "audit-key"}),
     Case("cache", "cache_replicas must be at least 1 when", {"cache_replicas": 0}),

@@ -1,9 +1,11 @@
 'use strict';
 // The app's settings, from the environment the app tier gives it: /etc/wedsync/app.env (the
-// seed's settings), /run/wedsync/secrets.env (each secret wedsync/<env>/<name> as its JSON keys,
-// upper-cased) and /run/wedsync/settings.env (the SSM parameters under /wedsync/<env>/app/, by the
-// upper-cased last part of their names). The seed's DATABASE_URL and REDIS_URL win when set;
-// otherwise the URLs are made from what the database, cache and secrets roles publish.
+// seed's settings and S3_BUCKET), /run/wedsync/secrets.env (each secret wedsync/<env>/<name> by its
+// JSON keys: an upper-case key as it is, a lower-case one after the secret's name, so the database
+// secret's username is DATABASE_USERNAME and the redis secret's auth_token REDIS_AUTH_TOKEN) and
+// /run/wedsync/settings.env (the SSM parameters under /wedsync/<env>/app/, by the upper-cased last
+// part of their names). The seed's DATABASE_URL and REDIS_URL win when set; otherwise the URLs are
+// made from what the database, cache and secrets roles publish.
 const parseDatabaseUrl = require('pg-connection-string');
 
 const SIZE_UNITS = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
@@ -40,12 +42,13 @@ function primary(env) {
     const { host, port, user, password, database, ssl } = parseDatabaseUrl(env.DATABASE_URL);
     return { host, port: Number(port || 5432), user, password, database, ssl };
   }
-  const missing = ['DB_WRITER_ENDPOINT', 'DB_NAME', 'USERNAME', 'PASSWORD'].filter((name) => !env[name]);
+  const required = ['DB_WRITER_ENDPOINT', 'DB_NAME', 'DATABASE_USERNAME', 'DATABASE_PASSWORD'];
+  const missing = required.filter((name) => !env[name]);
   if (missing.length) return { error: `not configured: DATABASE_URL is not set, nor ${missing.join(', ')}` };
   return {
     ...endpoint(env.DB_WRITER_ENDPOINT, 'DB_WRITER_ENDPOINT'),
-    user: env.USERNAME,
-    password: env.PASSWORD,
+    user: env.DATABASE_USERNAME,
+    password: env.DATABASE_PASSWORD,
     database: env.DB_NAME,
   };
 }
@@ -67,8 +70,9 @@ function redis(env) {
   if (!env.REDIS_URL) {
     const missing = ['REDIS_HOST', 'REDIS_PORT'].filter((name) => !env[name]);
     if (missing.length) return { error: `not configured: REDIS_URL is not set, nor ${missing.join(', ')}` };
-    // The cache role's groups always encrypt in transit; AUTH_TOKEN is the redis secret's auth_token.
-    return { ...endpoint(`${env.REDIS_HOST}:${env.REDIS_PORT}`, 'REDIS_HOST:REDIS_PORT'), tls: true, password: env.AUTH_TOKEN || '' };
+    // The cache role's groups always encrypt in transit; REDIS_AUTH_TOKEN is the redis secret's auth_token.
+    const password = env.REDIS_AUTH_TOKEN || '';
+    return { ...endpoint(`${env.REDIS_HOST}:${env.REDIS_PORT}`, 'REDIS_HOST:REDIS_PORT'), tls: true, password };
   }
   let url;
   try {
@@ -105,6 +109,8 @@ function load(env) {
   const storage = s3(env);
   const config = {
     port: integer(env, 'PORT', 3000, 1),
+    // The address to listen on, all of the host's when unset (on the twin, the instance's own loopback one).
+    host: env.HOST || undefined,
     workers: integer(env, 'WORKER_PROCESSES', 1, 1),
     requestTimeout: integer(env, 'REQUEST_TIMEOUT', 30000, 1), // milliseconds, as the seed sets it
     maxRequestSize: size(env, 'MAX_REQUEST_SIZE', '50mb'),

@@ -191,6 +191,23 @@ class TestPlan:
         )
         assert blue_green_plan(sick, "1.2.4", repair=True)["action"] == "deploy"
 
+    def test_the_first_release_of_a_new_estate_needs_no_healthy_live_color(self):
+        fresh = view(weighted(100, 0), blue=["unhealthy"], green=["unhealthy"], blue_version="1", green_version="1")
+        plan = blue_green_plan(fresh, "1.0.0")
+        assert (plan["action"], plan["source"], plan["target"], plan["first_release"]) == (
+            "deploy",
+            "blue",
+            "green",
+            True,
+        )
+        assert plan["reasons"] == ["the live color blue runs no release yet: 1.0.0 is the first, all traffic at once"]
+        # A first deploy that staged the idle color and stopped: still nothing served.
+        staged = view(weighted(100, 0), blue=["unhealthy"], green=["healthy"], blue_version="1")
+        assert blue_green_plan(staged, "1.0.0")["first_release"] is True
+        served = view(weighted(100, 0), blue=["unhealthy"], green=["unhealthy"], green_version="1")
+        assert blue_green_plan(served, "1.0.0")["action"] == "refuse"
+        assert blue_green_plan(view(weighted(100, 0)), "1.2.4")["first_release"] is False
+
     def test_refuses_other_target_groups(self):
         other = {
             "type": "forward",
