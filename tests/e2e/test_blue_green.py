@@ -193,14 +193,25 @@ def test_a_release_that_fails_its_health_checks_gets_no_traffic_nor_a_rollback(
     source = live()
     target = other(source)
     twin.set_app_response("1.2.0", 503, health_check=True)
-    # Long enough for the new hosts to boot and answer their health checks with 503.
     run = deploy(runbooks, "1.2.0", "-e", "blue_green_health_timeout=40")
     assert run.rc != 0
     report = run.report
     assert report["outcome"] == "FAILED"
     assert "is not healthy after 40 s" in report["failure"]["message"]
-    assert "Target.ResponseCodeMismatch" in report["failure"]["message"]
+    assert "unhealthy (Target." in report["failure"]["message"]
     assert "Traffic never moved" in report["summary"]
+    # Whether or not they had booted by then, once up they answer their checks with the release's 503.
+    answered = time.monotonic() + 90
+    while time.monotonic() < answered and not all(
+        h["TargetHealth"].get("Reason") == "Target.ResponseCodeMismatch"
+        for h in elb.describe_target_health(TargetGroupArn=target_group_arns()[target])["TargetHealthDescriptions"]
+    ):
+        time.sleep(1)
+    reasons = {
+        h["TargetHealth"].get("Reason")
+        for h in elb.describe_target_health(TargetGroupArn=target_group_arns()[target])["TargetHealthDescriptions"]
+    }
+    assert reasons == {"Target.ResponseCodeMismatch"}
     assert report["phases"][-1]["status"] == "failed"
     assert weights()[source] == 100
 

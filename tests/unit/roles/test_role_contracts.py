@@ -160,3 +160,16 @@ def test_private_variables_carry_the_double_underscore(role: Path) -> None:
         f"{role.name}: name these {private}<name> (or list a fact under ## Facts in README.md):\n"
         + "\n".join(offenders)
     )
+
+
+@pytest.mark.parametrize("role", [r for r in RUNBOOK_ROLES if r.name != "awx_configure"], ids=lambda r: r.name)
+def test_a_runbook_option_documents_the_default_it_has(role: Path) -> None:
+    # AWX surveys are made from these defaults: a placeholder such as wedsync/<environment>/database
+    # would reach every job as that literal text, over the value defaults/main.yml gives.
+    defaults = load(role / "defaults" / "main.yml") if (role / "defaults" / "main.yml").exists() else {}
+    differing = {
+        name: (option["default"], defaults[name])
+        for name, option in options(role).items()
+        if "default" in option and name in defaults and option["default"] != defaults[name]
+    }
+    assert differing == {}
