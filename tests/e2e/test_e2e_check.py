@@ -64,16 +64,20 @@ def test_the_journey_writes_through_the_public_path_reads_back_and_leaves_nothin
     assert probes_in_the_primary() == 0
 
 
-def test_a_release_failing_its_requests_fails_the_journey_with_a_p1(
+def test_a_release_answering_500_to_users_is_the_service_down_p0(
     runbooks: Runbooks, twin: TwinClient, serving: str, clean_overrides: None
 ) -> None:
+    """Its health checks pass, so the load balancer keeps it: only a journey sees users failing."""
     twin.set_app_response(serving, 500)
     run = runbooks.run("e2e_check.yml", "-e", "health_check_e2e_reads=2")
     assert run.rc != 0
     report = run.report
     assert report["outcome"] == "FAILED"
-    assert [(f["check"], f["severity"]) for f in failing(report) if f["check"] != "response time"] == [("write", "P1")]
-    assert report["summary"].startswith("UNHEALTHY (worst P1)")
+    assert [(f["check"], f["severity"]) for f in failing(report) if f["check"] != "response time"] == [
+        ("journey", "P0")
+    ]
+    assert "status 500" in failing(report)[0]["detail"]
+    assert report["summary"].startswith("UNHEALTHY (worst P0)")
     twin.clear_app_responses()
     assert probes_in_the_primary() == 0, "the write failed before the database, and nothing was left"
 
