@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import http.client
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.cloudfront.models import cloudfront_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ec2.models import ec2_backends
 from moto.elbv2.models import ELBv2Backend, FakeListener, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
@@ -531,7 +533,18 @@ class AlbNotFound(LookupError):
     """No load balancer of that name in the region, or no listener on that port."""
 
 
-def alb_request(region: str, load_balancer_name: str, port: int, path: str, query: str = "") -> HttpAnswer:
+@dataclass(frozen=True)
+class HttpRequest:
+    """One request on the data plane, as the viewer sent it."""
+
+    path: str = "/"
+    query: str = ""
+    method: str = "GET"
+    body: bytes = b""
+    content_type: str | None = None
+
+
+def alb_request(region: str, load_balancer_name: str, port: int, request: HttpRequest) -> HttpAnswer:
     """Answer a request to a load balancer's listener from its default actions, as the ALB would."""
     try:
         backend = elbv2_backends[DEFAULT_ACCOUNT_ID][region]
@@ -546,7 +559,7 @@ def alb_request(region: str, load_balancer_name: str, port: int, path: str, quer
     # The terminal action is the last one; authenticate actions come before it.
     action = sorted(listener.default_actions, key=lambda a: int(a.data.get("Order", 0)))[-1].data
     if action["Type"] == "redirect":
-        return _redirect(balancer, listener, action["RedirectConfig"], path, query)
+        return _redirect(balancer, listener, action["RedirectConfig"], request.path, request.query)
     if action["Type"] == "fixed-response":
         config = action["FixedResponseConfig"]
         return HttpAnswer(
@@ -554,7 +567,68 @@ def alb_request(region: str, load_balancer_name: str, port: int, path: str, quer
             config.get("MessageBody", ""),
             content_type=config.get("ContentType", "text/plain"),
         )
-    return _forward(backend, action, path, query)
+    return _forward(backend, action, request)
+
+
+class EdgeNotFound(LookupError):
+    """No distribution of that id, domain name or alias, or no load balancer behind its origin."""
+
+
+def edge_request(domain: str, request: HttpRequest) -> HttpAnswer:
+    """Answer a viewer's HTTPS request as the CloudFront distribution would: the first cache behaviour whose
+    path pattern matches (the default one otherwise) must allow the method, and its origin, an ALB by its
+    DNS name, answers through the listener the origin's protocol policy picks. Nothing is cached (the
+    API's behaviours cache nothing) and the web ACL's rules are not evaluated."""
+    distribution = _distribution(domain)
+    config = distribution.distribution_config
+    via = {"Via": f"1.1 {distribution.domain_name} (CloudFront)", "X-Twin-Distribution": distribution.distribution_id}
+    if not config.Enabled:
+        return HttpAnswer(403, {"status": "error", "reason": "the distribution is disabled"}, via)
+    behaviour = next(
+        (b for b in _cache_behaviours(config) if _path_matches(b.path_pattern, request.path)),
+        config.DefaultCacheBehavior,
+    )
+    methods = behaviour.allowed_methods.items
+    methods = next(iter(methods.values()), []) if isinstance(methods, dict) else methods
+    if request.method not in ([methods] if isinstance(methods, str) else methods):
+        return HttpAnswer(403, {"status": "error", "reason": f"{request.method} is not allowed on {request.path}"}, via)
+    origin = next(o for o in config.Origins["Items"] if o.id == behaviour.target_origin_id)
+    region, balancer = _balancer_by_dns_name(origin.domain_name)
+    custom = origin.custom_origin_config
+    port = int(custom.http_port if custom.origin_protocol_policy == "http-only" else custom.https_port)
+    forwarded = HttpRequest(
+        origin.origin_path + request.path, request.query, request.method, request.body, request.content_type
+    )
+    answer = alb_request(region, balancer.name, port, forwarded)
+    answer.headers.update({**via, "X-Cache": "Miss from cloudfront"})
+    return answer
+
+
+def _distribution(domain: str) -> Any:
+    for distribution in cloudfront_backends[DEFAULT_ACCOUNT_ID]["global"].distributions.values():
+        aliases = distribution.distribution_config.Aliases.get("Items") or []
+        aliases = next(iter(aliases.values()), []) if isinstance(aliases, dict) else aliases
+        if domain in (distribution.distribution_id, distribution.domain_name, *aliases):
+            return distribution
+    raise EdgeNotFound(f"no distribution {domain}")
+
+
+def _cache_behaviours(config: Any) -> list[Any]:
+    return list(config.CacheBehaviors.get("Items") or [])
+
+
+def _path_matches(pattern: str, path: str) -> bool:
+    """CloudFront's path patterns: `*` any run of characters, `?` one; case-sensitive; the leading / optional."""
+    expression = re.escape("/" + pattern.lstrip("/")).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(expression, path) is not None
+
+
+def _balancer_by_dns_name(dns_name: str) -> tuple[str, FakeLoadBalancer]:
+    for region, backend in elbv2_backends[DEFAULT_ACCOUNT_ID].items():
+        for balancer in backend.load_balancers.values():
+            if balancer.dns_name == dns_name:
+                return region, balancer
+    raise EdgeNotFound(f"the distribution's origin {dns_name} is no load balancer")
 
 
 def _redirect(
@@ -580,12 +654,14 @@ def _redirect(
     return HttpAnswer(status, {"status": "redirect", "location": location}, {"Location": location})
 
 
-def _proxy(address: str, port: int, path: str, query: str, headers: dict[str, str]) -> HttpAnswer:
+def _proxy(address: str, port: int, request: HttpRequest, headers: dict[str, str]) -> HttpAnswer:
     """The target's own answer to the request, as the load balancer passes it on; 502 or 504 as an ALB
     says when the target cannot be reached or does not answer in time."""
     connection = http.client.HTTPConnection(address, port, timeout=ALB_IDLE_TIMEOUT)
+    sent = {"X-Forwarded-Proto": "https", **({"Content-Type": request.content_type} if request.content_type else {})}
     try:
-        connection.request("GET", path + (f"?{query}" if query else ""), headers={"X-Forwarded-Proto": "https"})
+        target = request.path + (f"?{request.query}" if request.query else "")
+        connection.request(request.method, target, body=request.body or None, headers=sent)
         response = connection.getresponse()
         body = response.read().decode("utf-8", "replace")
         content_type = response.getheader("Content-Type", "text/plain")
@@ -598,7 +674,7 @@ def _proxy(address: str, port: int, path: str, query: str, headers: dict[str, st
         connection.close()
 
 
-def _forward(backend: ELBv2Backend, action: dict[str, Any], path: str, query: str = "") -> HttpAnswer:
+def _forward(backend: ELBv2Backend, action: dict[str, Any], request: HttpRequest) -> HttpAnswer:
     weighted = [
         (g["TargetGroupArn"], int(g.get("Weight", 1))) for g in action.get("ForwardConfig", {}).get("TargetGroups", [])
     ] or [(action["TargetGroupArn"], 1)]
@@ -618,11 +694,11 @@ def _forward(backend: ELBv2Backend, action: dict[str, Any], path: str, query: st
     headers["X-Twin-Target"] = target
     address = state().instances.address(target) if state().instances is not None else None
     if address is not None:
-        return _proxy(address, int(group.targets[target].get("Port") or group.port), path, query, headers)
+        return _proxy(address, int(group.targets[target].get("Port") or group.port), request, headers)
     version = backend.ec2_backend.tags.get(target, {}).get("wedsync:version")
     body = {
         "status": "ok",
-        "path": path,
+        "path": request.path,
         "target_group": group.name,
         "color": backend.tagging_service.get_tag_dict_for_resource(group.arn).get("wedsync:color"),
         "target": target,

@@ -181,6 +181,8 @@ class InstancePlane:
                 "instance %s: host %s %s in %.1f s", host.instance_id, host.container, then, time.monotonic() - began
             )
 
+        # Only what is still running is worth waiting for: a host stopped and started often keeps no history.
+        host.tasks = [task for task in host.tasks if not task.done()]
         host.tasks.append(self._pool.submit(work))
 
     # -- a host's files ----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The twin's AWS endpoint: moto, our fidelity layer, fault injection and the control API.
 
 One loopback port serves both: ``/_twin/...`` is the control API (JSON), everything else is AWS.
-``/_twin/alb/...`` is the load balancers' data plane: HTTP answered through a listener.
+``/_twin/alb/...`` is the load balancers' data plane: HTTP answered through a listener, any method;
+``/_twin/edge/...`` CloudFront's, in front of them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from twin.target_health import HealthChecker
 
 CONTROL_PREFIX = "/_twin"
 ALB_PATH = re.compile(r"/alb/(?P<name>[^/]+)/(?P<port>\d+)(?P<path>/.*)?")
+EDGE_PATH = re.compile(r"/edge/(?P<domain>[^/]+)(?P<path>/.*)?")
 LOG = logging.getLogger("twin")
 
 
@@ -79,8 +81,10 @@ class Twin:
     def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         parts = [p for p in request.path[len(CONTROL_PREFIX) :].split("/") if p]
-        if parts[:1] == ["alb"] and request.method in ("GET", "HEAD"):
+        if parts[:1] == ["alb"]:
             return _alb(request)(environ, start_response)
+        if parts[:1] == ["edge"]:
+            return _edge(request)(environ, start_response)
         try:
             # The control API speaks only JSON: a body is read as JSON whatever its Content-Type says.
             body = request.get_json(force=True, silent=True) or {}
@@ -237,20 +241,43 @@ def _put_replica_lag(region: str, identifier: str, seconds: float) -> None:
     )
 
 
+def _data_plane_request(request: Request, path: str | None) -> fidelity.HttpRequest:
+    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "region"])
+    return fidelity.HttpRequest(path or "/", query, request.method, request.get_data(), request.content_type)
+
+
+def _answer(answer: fidelity.HttpAnswer) -> Response:
+    body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
+    return Response(body, status=answer.status, headers=answer.headers, content_type=answer.content_type)
+
+
 def _alb(request: Request) -> Response:
     """`/_twin/alb/<load balancer>/<port>/<path>`: the request as the listener's default actions answer it."""
     match = ALB_PATH.fullmatch(request.path[len(CONTROL_PREFIX) :])
     if match is None:
         return _error(HTTPStatus.NOT_FOUND, f"use {CONTROL_PREFIX}/alb/<load balancer name>/<listener port>/<path>")
-    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "region"])
     try:
         answer = fidelity.alb_request(
-            request.args.get("region", "us-east-1"), match["name"], int(match["port"]), match["path"] or "/", query
+            request.args.get("region", "us-east-1"),
+            match["name"],
+            int(match["port"]),
+            _data_plane_request(request, match["path"]),
         )
     except fidelity.AlbNotFound as exc:
         return _error(HTTPStatus.NOT_FOUND, str(exc))
-    body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
-    return Response(body, status=answer.status, headers=answer.headers, content_type=answer.content_type)
+    return _answer(answer)
+
+
+def _edge(request: Request) -> Response:
+    """`/_twin/edge/<distribution id, domain name or alias>/<path>`: the request as CloudFront answers it."""
+    match = EDGE_PATH.fullmatch(request.path[len(CONTROL_PREFIX) :])
+    if match is None:
+        return _error(HTTPStatus.NOT_FOUND, f"use {CONTROL_PREFIX}/edge/<distribution id or alias>/<path>")
+    try:
+        answer = fidelity.edge_request(match["domain"], _data_plane_request(request, match["path"]))
+    except (fidelity.EdgeNotFound, fidelity.AlbNotFound) as exc:
+        return _error(HTTPStatus.NOT_FOUND, str(exc))
+    return _answer(answer)
 
 
 def _match(pattern: tuple[str, ...], parts: list[str]) -> bool:

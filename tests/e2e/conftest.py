@@ -14,7 +14,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from harness import PREFIX, REPO, Runbooks
+from harness import PREFIX, REPO, Runbooks, publish_release
 
 from twin.client import TwinClient, TwinError, use_running_twin
 
@@ -48,6 +48,27 @@ def estate(twin: TwinClient, tmp_path_factory: pytest.TempPathFactory) -> str:
         site = Runbooks(tmp_path_factory.mktemp("site")).run("site.yml")
         assert site.rc == 0, site.tail()
     return PREFIX
+
+
+# What a test that needs a release serving deploys when the tests before it left none.
+FIRST_RELEASE = "0.9.0"
+
+
+@pytest.fixture(scope="module")
+def serving(estate: str, twin: TwinClient, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The release the HTTPS listener serves from real hosts: the one the tests before left, or FIRST_RELEASE."""
+    status, body = twin.alb_request(f"{PREFIX}-alb", 443)
+    if status != 200:
+        publish_release(FIRST_RELEASE)
+        deploy = Runbooks(tmp_path_factory.mktemp("deploy")).run(
+            "deploy_blue_green.yml",
+            *("-e", f"blue_green_version={FIRST_RELEASE}", "-e", "blue_green_steps=100"),
+            *("-e", "blue_green_observe_seconds=2", "-e", "blue_green_poll_interval=1"),
+        )
+        assert deploy.rc == 0, deploy.tail()
+        status, body = twin.alb_request(f"{PREFIX}-alb", 443)
+    assert status == 200, body
+    return body["version"]
 
 
 @pytest.fixture

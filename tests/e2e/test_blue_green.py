@@ -15,9 +15,12 @@ import pytest
 from harness import PREFIX, Runbooks, publish_release
 
 from twin.client import TwinClient
+from twin.load import SteadyLoad
 
 FAST = ("-e", "blue_green_observe_seconds=2", "-e", "blue_green_poll_interval=1")
 ALARM = f"{PREFIX}-alb-error-rate-critical"
+# Requests a second through the load balancer while a deploy or rollback runs.
+LOAD_RATE = 10
 
 elb = boto3.client("elbv2", region_name="us-east-1")
 autoscaling = boto3.client("autoscaling", region_name="us-east-1")
@@ -120,11 +123,24 @@ def test_a_first_release_goes_to_the_idle_color(runbooks: Runbooks, twin: TwinCl
     assert journal()["facts"]["verified"][target] == "1.0.0"
 
 
+def under_load(twin: TwinClient) -> SteadyLoad:
+    """Users' requests through the HTTPS listener while a runbook runs: every one must be answered 200."""
+    return SteadyLoad(f"{twin.control_url}/alb/{PREFIX}-alb/443/api/health", rate=LOAD_RATE)
+
+
+def assert_no_request_lost(load: SteadyLoad) -> None:
+    result = load.result
+    assert result.sent > 0
+    assert result.failed == 0, result.summary()
+
+
 def test_a_canary_deploy_moves_traffic_step_by_step(runbooks: Runbooks, twin: TwinClient) -> None:
     source = live()
     target = other(source)
-    run = deploy(runbooks, "1.1.0", "-e", "blue_green_steps=10,50,100")
+    with under_load(twin) as load:
+        run = deploy(runbooks, "1.1.0", "-e", "blue_green_steps=10,50,100")
     assert run.rc == 0, run.tail()
+    assert_no_request_lost(load)
     report = run.report
     assert report["outcome"] == "SUCCEEDED"
     assert report["runbook"] == "blue_green" and report["action"] == "deploy"
@@ -173,8 +189,10 @@ def test_a_dry_run_changes_nothing(runbooks: Runbooks) -> None:
 
 def test_a_rollback_goes_back_and_a_second_one_changes_nothing(runbooks: Runbooks, twin: TwinClient) -> None:
     source = other(live())
-    run = runbooks.run("rollback.yml")
+    with under_load(twin) as load:
+        run = runbooks.run("rollback.yml")
     assert run.rc == 0, run.tail()
+    assert_no_request_lost(load)
     assert run.report["outcome"] == "SUCCEEDED"
     assert weights()[source] == 100
     assert served(twin)["version"] == "1.0.0"

@@ -6,29 +6,13 @@ import json
 from typing import Any
 
 import boto3
-import pytest
-from harness import PREFIX, Runbooks, publish_release, replica_behind
+from harness import PREFIX, Runbooks, replica_behind
 
 from twin.client import TwinClient
 
 CHECKS = {"serving", "targets", "database", "replicas", "dr replica", "cache", "alarms", "certificates", "secrets"}
 
 elb = boto3.client("elbv2", region_name="us-east-1")
-
-
-@pytest.fixture(scope="module")
-def serving(estate: str, twin: TwinClient, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The estate serving a release through its HTTPS listener (the deploy tests leave one; else one is deployed)."""
-    status, _ = twin.alb_request(f"{PREFIX}-alb", 443)
-    if status != 200:
-        publish_release("0.9.0")
-        deploy = Runbooks(tmp_path_factory.mktemp("deploy")).run(
-            "deploy_blue_green.yml",
-            *("-e", "blue_green_version=0.9.0", "-e", "blue_green_steps=100"),
-            *("-e", "blue_green_observe_seconds=2", "-e", "blue_green_poll_interval=1"),
-        )
-        assert deploy.rc == 0, deploy.tail()
-    return estate
 
 
 def findings(report: dict[str, Any], check: str) -> list[dict[str, Any]]:

@@ -15,11 +15,10 @@ from typing import Any
 
 import boto3
 import pytest
-from harness import PREFIX, REPO, Runbooks, publish_release
+from harness import PREFIX, REPO
 
 from twin.client import TwinClient
 
-RELEASE = "1.5.0"
 ANSIBLE_BIN = Path(sys.executable).parent
 elb = boto3.client("elbv2", region_name="us-east-1")
 autoscaling = boto3.client("autoscaling", region_name="us-east-1")
@@ -62,29 +61,18 @@ def health(arn: str) -> dict[str, dict[str, Any]]:
     return {d["Target"]["Id"]: d["TargetHealth"] for d in descriptions}
 
 
-@pytest.fixture(scope="module")
-def serving(estate: str, twin: TwinClient, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The estate serving a release from real hosts: the one the deploy tests left, or RELEASE deployed now."""
-    status, body = twin.alb_request(f"{PREFIX}-alb", 443)
-    if status != 200:
-        publish_release(RELEASE)
-        deploy = Runbooks(tmp_path_factory.mktemp("deploy")).run(
-            "deploy_blue_green.yml",
-            *("-e", f"blue_green_version={RELEASE}", "-e", "blue_green_steps=100"),
-            *("-e", "blue_green_observe_seconds=2", "-e", "blue_green_poll_interval=1"),
-        )
-        assert deploy.rc == 0, deploy.tail()
-        status, body = twin.alb_request(f"{PREFIX}-alb", 443)
-    assert status == 200, body
-    return {**live_group(), "release": body["version"]}
+@pytest.fixture
+def live(serving: str) -> dict[str, Any]:
+    """The live colour's group and target group, and the release it serves."""
+    return {**live_group(), "release": serving}
 
 
 def hosts_by_instance(twin: TwinClient) -> dict[str, dict[str, Any]]:
     return {host["instance_id"]: host for host in twin.instances() if host["state"] == "running"}
 
 
-def test_every_running_instance_is_a_booted_host_running_the_release(serving: dict[str, Any], twin: TwinClient) -> None:
-    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[f"{PREFIX}-app-{serving['color']}"])
+def test_every_running_instance_is_a_booted_host_running_the_release(live: dict[str, Any], twin: TwinClient) -> None:
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[f"{PREFIX}-app-{live['color']}"])
     instances = [i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"]]
     assert instances
     hosts = hosts_by_instance(twin)
@@ -93,15 +81,15 @@ def test_every_running_instance_is_a_booted_host_running_the_release(serving: di
         assert podman("container", "inspect", "--format", "{{.State.Status}}", container).stdout.strip() == "running"
         assert "status: done" in on_host(container, "cloud-init", "status")
         assert on_host(container, "systemctl", "is-active", "wedsync-app.service") == "active"
-        assert on_host(container, "readlink", "/opt/wedsync/current") == f"/opt/wedsync/releases/{serving['release']}"
+        assert on_host(container, "readlink", "/opt/wedsync/current") == f"/opt/wedsync/releases/{live['release']}"
         # Secrets and settings were read from AWS into /run at boot, never written to the image.
         assert on_host(container, "stat", "-c", "%a %U", "/run/wedsync/secrets.env") == "600 root"
 
 
-def test_the_load_balancer_forwards_to_the_app_itself(serving: dict[str, Any], twin: TwinClient) -> None:
+def test_the_load_balancer_forwards_to_the_app_itself(live: dict[str, Any], twin: TwinClient) -> None:
     answers = [twin.alb_request(f"{PREFIX}-alb", 443) for _ in range(6)]
     assert {status for status, _ in answers} == {200}
-    assert {body["version"] for _, body in answers} == {serving["release"]}
+    assert {body["version"] for _, body in answers} == {live["release"]}
     # A worker's pid: the answer came from the app's process, not from the twin.
     assert all(isinstance(body["worker"], int) for _, body in answers)
     status, deep = twin.alb_request(f"{PREFIX}-alb", 443, "/api/health/deep")
@@ -109,26 +97,26 @@ def test_the_load_balancer_forwards_to_the_app_itself(serving: dict[str, Any], t
     assert deep["failing"] == []
 
 
-def test_a_stopped_app_fails_its_health_checks_and_passes_them_again(serving: dict[str, Any], twin: TwinClient) -> None:
-    instance, host = next(iter((i, h) for i, h in hosts_by_instance(twin).items() if i in health(serving["arn"])))
+def test_a_stopped_app_fails_its_health_checks_and_passes_them_again(live: dict[str, Any], twin: TwinClient) -> None:
+    instance, host = next(iter((i, h) for i, h in hosts_by_instance(twin).items() if i in health(live["arn"])))
     podman("exec", host["container"], "systemctl", "stop", "wedsync-app.service")
     try:
         unhealthy = wait_for(
             f"{instance} unhealthy",
-            lambda: health(serving["arn"])[instance]["State"] == "unhealthy" and health(serving["arn"])[instance],
+            lambda: health(live["arn"])[instance]["State"] == "unhealthy" and health(live["arn"])[instance],
         )
         assert unhealthy["Reason"] == "Target.FailedHealthChecks"
         # The load balancer sends users to the others only.
         assert {twin.alb_request(f"{PREFIX}-alb", 443)[0] for _ in range(4)} == {200}
     finally:
         podman("exec", host["container"], "systemctl", "start", "wedsync-app.service")
-    wait_for(f"{instance} healthy again", lambda: health(serving["arn"])[instance]["State"] == "healthy")
+    wait_for(f"{instance} healthy again", lambda: health(live["arn"])[instance]["State"] == "healthy")
 
 
 def test_a_terminated_instance_takes_its_host_with_it_and_its_replacement_boots(
-    serving: dict[str, Any], twin: TwinClient
+    live: dict[str, Any], twin: TwinClient
 ) -> None:
-    name = f"{PREFIX}-app-{serving['color']}"
+    name = f"{PREFIX}-app-{live['color']}"
     before = {
         i["InstanceId"]
         for i in autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0][
@@ -152,11 +140,11 @@ def test_a_terminated_instance_takes_its_host_with_it_and_its_replacement_boots(
         ),
     )
     (replacement,) = after
-    wait_for(f"{replacement} healthy", lambda: health(serving["arn"]).get(replacement, {}).get("State") == "healthy")
+    wait_for(f"{replacement} healthy", lambda: health(live["arn"]).get(replacement, {}).get("State") == "healthy")
 
 
 def test_the_inventory_lists_the_app_servers_by_color_and_ansible_reaches_them(
-    serving: dict[str, Any], twin: TwinClient
+    live: dict[str, Any], twin: TwinClient
 ) -> None:
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
     graph = subprocess.run(
@@ -165,21 +153,21 @@ def test_the_inventory_lists_the_app_servers_by_color_and_ansible_reaches_them(
             "-i",
             str(REPO / "inventories" / "local"),
             "--graph",
-            f"color_{serving['color']}",
+            f"color_{live['color']}",
         ],
         capture_output=True,
         text=True,
         check=True,
         env=env,
     ).stdout
-    live = {i for i in health(serving["arn"])}
-    assert live and all(f"--{instance}" in graph for instance in live), graph
+    in_service = set(health(live["arn"]))
+    assert in_service and all(f"--{instance}" in graph for instance in in_service), graph
     pinged = subprocess.run(
         [
             ANSIBLE_BIN / "ansible",
             "-i",
             str(REPO / "inventories" / "local"),
-            f"color_{serving['color']}",
+            f"color_{live['color']}",
             "-m",
             "ansible.builtin.ping",
             "-o",
@@ -190,4 +178,4 @@ def test_the_inventory_lists_the_app_servers_by_color_and_ansible_reaches_them(
         env=env,
     )
     assert pinged.returncode == 0, pinged.stdout + pinged.stderr
-    assert {line.split(" | ")[0] for line in pinged.stdout.splitlines() if " | SUCCESS" in line} == live
+    assert {line.split(" | ")[0] for line in pinged.stdout.splitlines() if " | SUCCESS" in line} == in_service

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -826,3 +827,65 @@ def test_bucket_policies_see_requests_as_tls(clean_twin: TwinClient) -> None:
     )
     with pytest.raises(ClientError, match="403"):
         s3.put_object(Bucket="twin-tls-only", Key="other.zip", Body=b"x")
+
+
+def edge_answer(clean_twin: TwinClient, domain: str, path: str, method: str = "GET") -> tuple[int, Any, Any]:
+    data = b"{}" if method in ("POST", "PUT") else None
+    request = urllib.request.Request(f"{clean_twin.control_url}/edge/{domain}{path}", data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, json.load(error)
+
+
+def test_the_edge_forwards_by_its_behaviours_to_the_alb_behind_its_origin(
+    colors: dict[str, Any], clean_twin: TwinClient
+) -> None:
+    alias = f"{unique('edge')}.wedsync.test"
+    behaviour = {"TargetOriginId": "alb", "ViewerProtocolPolicy": "redirect-to-https", "MinTTL": 0}
+    everything = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+    distribution = boto3.client("cloudfront").create_distribution(
+        DistributionConfig={
+            "CallerReference": alias,
+            "Comment": "edge test",
+            "Enabled": True,
+            "Aliases": {"Quantity": 1, "Items": [alias]},
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "alb",
+                        "DomainName": colors["balancer"]["DNSName"],
+                        "CustomOriginConfig": {
+                            "HTTPPort": 80,
+                            "HTTPSPort": 443,
+                            "OriginProtocolPolicy": "https-only",
+                        },
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {**behaviour, "AllowedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}},
+            "CacheBehaviors": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        **behaviour,
+                        "PathPattern": "/api/*",
+                        "AllowedMethods": {"Quantity": len(everything), "Items": everything},
+                    }
+                ],
+            },
+        }
+    )["Distribution"]
+
+    status, headers, body = edge_answer(clean_twin, alias, "/api/status")
+    assert (status, body["path"], body["color"]) == (200, "/api/status", "blue")
+    assert headers["X-Cache"] == "Miss from cloudfront"
+    assert headers["Via"] == f"1.1 {distribution['DomainName']} (CloudFront)"
+    status, _, body = edge_answer(clean_twin, distribution["Id"], "/api/e2e/probes", "POST")
+    assert (status, body["path"]) == (200, "/api/e2e/probes")
+    status, _, body = edge_answer(clean_twin, alias, "/pages/1", "POST")
+    assert (status, body["reason"]) == (403, "POST is not allowed on /pages/1")
+    status, _, body = edge_answer(clean_twin, "no-such.wedsync.test", "/")
+    assert status == 404 and "no distribution no-such.wedsync.test" in body["error"]

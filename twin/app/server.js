@@ -12,9 +12,10 @@ const { version } = require('./package.json');
 const log = (message) => console.log(`wedsync ${version} [${process.pid}] ${message}`);
 
 class HttpError extends Error {
-  constructor(status, message) {
+  constructor(status, message, allow) {
     super(message);
     this.status = status;
+    this.allow = allow;
   }
 }
 
@@ -106,19 +107,22 @@ const HEALTH = new Set(['/api/health', '/api/health/deep']);
 function startWorker(config) {
   // Only the workers load the clients: the primary stays small.
   const { deepHealth } = require('./lib/checks');
+  const { probeRoute, ProbeError } = require('./lib/probes');
   const { S3 } = require('./lib/aws');
   const s3 = new S3(config.s3);
   const redact = redactor(() => [...config.secrets, ...s3.secrets()]);
   const warned = new Set();
 
-  async function route(request, response, signal) {
+  async function route(request, response, signal, body) {
     const path = request.url.split('?')[0];
     const fault = await readFault(config.faultFile, warned);
     if (fault && (fault.healthCheck || !HEALTH.has(path))) {
       throw new HttpError(fault.status, `failure injected through ${config.faultFile}`);
     }
+    const probe = await probeRoute(config, signal, request.method, path, body);
+    if (probe) return signal.aborted ? undefined : send(request, response, probe[0], { ...probe[1], version, worker: process.pid });
     if (!HEALTH.has(path)) throw new HttpError(404, `no route ${path}`);
-    if (!['GET', 'HEAD'].includes(request.method)) throw new HttpError(405, `${request.method} ${path}: use GET`);
+    if (!['GET', 'HEAD'].includes(request.method)) throw new HttpError(405, `${request.method} ${path}: use GET`, 'GET, HEAD');
     const base = { version, worker: process.pid };
     if (path === '/api/health') return send(request, response, 200, { status: 'ok', ...base });
     const { failing, checks } = await deepHealth(config, s3, signal, redact);
@@ -140,12 +144,13 @@ function startWorker(config) {
       controller.abort(new Error('the client went away'));
     });
     try {
-      await readBody(request, config.maxRequestSize);
-      await route(request, response, controller.signal);
+      const body = await readBody(request, config.maxRequestSize);
+      await route(request, response, controller.signal, body);
     } catch (error) {
-      const status = error instanceof HttpError ? error.status : 500;
-      if (!(error instanceof HttpError)) log(`error: ${redact(error.stack || error)}`);
-      const headers = status === 405 ? { allow: 'GET, HEAD' } : {};
+      const known = error instanceof HttpError || error instanceof ProbeError;
+      const status = known ? error.status : 500;
+      if (!known) log(`error: ${redact(error.stack || error)}`);
+      const headers = error.allow ? { allow: error.allow } : {};
       send(request, response, status, { status: 'error', error: redact(error.message), version, worker: process.pid }, headers);
     }
   }

@@ -70,8 +70,15 @@ class App:
     log: Path
 
     def get(self, path: str, timeout: float = 10) -> tuple[int, dict[str, Any]]:
+        return self.request("GET", path, timeout=timeout)
+
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 10
+    ) -> tuple[int, dict[str, Any]]:
+        data = json.dumps(body).encode() if body is not None else None
+        sent = urllib.request.Request(f"{self.url}{path}", data, {"Content-Type": "application/json"}, method=method)
         try:
-            with urllib.request.urlopen(f"{self.url}{path}", timeout=timeout) as answer:
+            with urllib.request.urlopen(sent, timeout=timeout) as answer:
                 return answer.status, json.load(answer)
         except urllib.error.HTTPError as error:
             return error.code, json.load(error)
@@ -430,3 +437,39 @@ console.log(headers.authorization);
     with mock.patch.object(botocore.auth, "get_current_datetime", return_value=now):
         botocore.auth.S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
     assert ours.stdout.strip() == request.headers["Authorization"]
+
+
+def test_a_probe_is_written_to_the_primary_and_the_cache_read_back_and_deleted(estate: Estate, tmp_path: Path) -> None:
+    probe = "/api/e2e/probes/e2e-test-probe-1"
+    with run_app(estate, tmp_path) as app:
+        assert app.get(probe)[0] == 404, "no table yet: not found"
+        status, written = app.request("POST", "/api/e2e/probes", {"id": "e2e-test-probe-1", "value": "v1"})
+        assert (status, written["written"]) == (201, ["database", "cache"])
+        assert app.request("POST", "/api/e2e/probes", {"id": "e2e-test-probe-1", "value": "v2"})[0] == 201
+        status, found = app.get(probe)
+        assert (status, found["database"], found["cache"]) == (200, "v2", "v2")
+        status, deleted = app.request("DELETE", probe)
+        assert (status, deleted["deleted"]) == (200, {"database": 1, "cache": 1})
+        assert app.get(probe)[0] == 404
+        assert app.request("DELETE", probe)[1]["deleted"] == {"database": 0, "cache": 0}
+
+
+def test_a_bad_probe_request_is_refused_naming_what_is_wrong(estate: Estate, tmp_path: Path) -> None:
+    refused = [
+        (("POST", "/api/e2e/probes", {"id": "short", "value": "v"}), 400, "id must be 8 to 64"),
+        (("POST", "/api/e2e/probes", {"id": "e2e-test-probe-2", "value": 7}), 400, "value must be a string"),
+        (("PUT", "/api/e2e/probes/e2e-test-probe-2", {}), 405, "use GET or DELETE"),
+        (("GET", "/api/e2e/probes", None), 405, "use POST"),
+    ]
+    with run_app(estate, tmp_path) as app:
+        for request, status, error in refused:
+            answer = app.request(*request)
+            assert (answer[0], error in answer[1]["error"]) == (status, True), request
+
+
+def test_a_probe_write_with_the_cache_refusing_fails_and_shows_no_secret(estate: Estate, tmp_path: Path) -> None:
+    with run_app(estate, tmp_path, REDIS_AUTH_TOKEN=WRONG_TOKEN) as app:
+        status, answer = app.request("POST", "/api/e2e/probes", {"id": "e2e-test-probe-3", "value": "v"})
+        assert status == 500 and "WRONGPASS" in answer["error"]
+        for text in (json.dumps(answer), app.log.read_text()):
+            assert WRONG_TOKEN not in text and TOKEN not in text

@@ -13,8 +13,9 @@ from unit.playbook_runs import ROOT
 
 SCHEDULES = yaml.safe_load((ROOT / "awx" / "schedules.yml").read_text())["awx_schedules"]
 TEMPLATES = {t["name"] for t in yaml.safe_load((ROOT / "awx" / "job_templates.yml").read_text())["awx_job_templates"]}
-# The seed ("Health Checks"): "Deep Health Check: Every hour via monitoring system".
-SEED = {"wedsync deep health check": timedelta(hours=1)}
+# The seed ("Health Checks"): "Deep Health Check: Every hour via monitoring system", "End-to-End Tests:
+# Every 4 hours".
+SEED = {"wedsync deep health check": timedelta(hours=1), "wedsync end-to-end check": timedelta(hours=4)}
 # Two weeks over both 2027 spring changes (United States 14 March, Europe 28 March).
 WINDOW = (datetime(2027, 3, 13, tzinfo=UTC), datetime(2027, 3, 29, tzinfo=UTC))
 

@@ -14,16 +14,16 @@ function rejectOnAbort(signal) {
   });
 }
 
-async function query(target, sql, signal) {
+async function query(target, sql, signal, params = []) {
   const client = new Client({ ...target, connectionTimeoutMillis: 0 });
   client.on('error', () => {}); // a failure reaches the awaited call; this only keeps it from crashing the worker
   const kill = () => client.connection.stream.destroy();
   signal.addEventListener('abort', kill, { once: true });
   try {
     await client.connect();
-    const { rows } = await client.query(sql);
+    const { rows, rowCount } = await client.query(sql, params);
     await client.end();
-    return rows[0];
+    return rows[0] || { rowCount };
   } catch (error) {
     kill();
     throw error;
@@ -53,8 +53,8 @@ async function checkReplica(config, signal) {
   return { endpoints };
 }
 
-async function checkRedis(config, signal) {
-  const settings = config.redis;
+// `work(client)` on a connection of its own, authenticated; the connection is destroyed on abort or failure.
+async function withRedis(settings, signal, work) {
   if (settings.error) throw new Error(settings.error);
   const client = new Redis({
     host: settings.host,
@@ -77,10 +77,9 @@ async function checkRedis(config, signal) {
     if (settings.password) {
       await (settings.username ? client.auth(settings.username, settings.password) : client.auth(settings.password));
     }
-    const pong = await client.ping();
-    if (pong !== 'PONG') throw new Error(`PING answered ${pong}`);
+    const result = await work(client);
     await client.quit();
-    return { endpoint: `${settings.host}:${settings.port}`, tls: settings.tls, auth: Boolean(settings.password) };
+    return result;
   } catch (error) {
     kill();
     // ioredis reports a refused or failed TLS connection as "Connection is closed"; the cause is the event before.
@@ -88,6 +87,13 @@ async function checkRedis(config, signal) {
   } finally {
     signal.removeEventListener('abort', kill);
   }
+}
+
+async function checkRedis(config, signal) {
+  const settings = config.redis;
+  const pong = await withRedis(settings, signal, (client) => client.ping());
+  if (pong !== 'PONG') throw new Error(`PING answered ${pong}`);
+  return { endpoint: `${settings.host}:${settings.port}`, tls: settings.tls, auth: Boolean(settings.password) };
 }
 
 async function checkS3(config, signal, s3) {
@@ -123,4 +129,4 @@ async function deepHealth(config, s3, signal, redact) {
   return { failing, checks };
 }
 
-module.exports = { deepHealth, CHECK_TIMEOUT_MS };
+module.exports = { deepHealth, query, withRedis, CHECK_TIMEOUT_MS };
