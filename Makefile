@@ -26,6 +26,14 @@ $(BIN)/.installed: requirements-dev.txt requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements.txt
 	touch $@
 
+# The development virtualenv imports scripts/venv-site/ansiballz_code_cache.py at start-up (its
+# docstring says why): a .pth file in its site-packages.
+CODE_CACHE_PTH := $(VENV)/.ansiballz-code-cache
+$(CODE_CACHE_PTH): $(BIN)/.installed
+	printf '%s\nimport ansiballz_code_cache\n' "$(CURDIR)/scripts/venv-site" \
+	  >"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/wedsync-ansiballz-code-cache.pth"
+	touch $@
+
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
@@ -39,7 +47,7 @@ $(TWIN_APP_DEPS): twin/app/package.json twin/app/package-lock.json | $(BIN)/.ins
 	$(BIN)/python -m twin release --deps-only
 	touch $@
 
-deps: system-deps $(BIN)/.installed $(COLLECTION_LINK) $(TWIN_APP_DEPS) ## Virtualenv from requirements-dev.txt, Debian packages, collection path, the twin app's npm packages
+deps: system-deps $(BIN)/.installed $(CODE_CACHE_PTH) $(COLLECTION_LINK) $(TWIN_APP_DEPS) ## Virtualenv from requirements-dev.txt, Debian packages, collection path, the twin app's npm packages
 
 demo: deps ## Provision both regions of the local twin with site.yml, deploy a first release and summarise what exists
 	$(BIN)/python -m twin up

@@ -5,7 +5,9 @@ balancer, with target health from real HTTP health checks."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -179,3 +181,44 @@ def test_the_inventory_lists_the_app_servers_by_color_and_ansible_reaches_them(
     )
     assert pinged.returncode == 0, pinged.stdout + pinged.stderr
     assert {line.split(" | ")[0] for line in pinged.stdout.splitlines() if " | SUCCESS" in line} == in_service
+
+
+def test_the_app_servers_boot_on_the_os_baseline_and_the_role_finds_nothing_to_change(live: dict[str, Any]) -> None:
+    """host_baseline reaches the servers in their user data; run over the inventory in check mode, as
+    an SRE checks a fleet for drift (roles/host_baseline/README.md), it reports no change."""
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json",
+    }
+    checked = subprocess.run(
+        [
+            *(ANSIBLE_BIN / "ansible", "-i", str(REPO / "inventories" / "local"), f"color_{live['color']}"),
+            *("--become", "--check", "--diff"),
+            *("-m", "ansible.builtin.include_role", "-a", "name=wedsync.platform.host_baseline"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    run = json.loads(checked.stdout)
+    in_service = set(health(live["arn"]))
+    assert set(run["stats"]) == in_service
+    changed = [
+        f"{host}: {task['task']['name']}"
+        for play in run["plays"]
+        for task in play["tasks"]
+        for host, result in task["hosts"].items()
+        if result.get("changed")
+    ]
+    assert changed == [], changed
+    container = f"wedsync-twin-{sorted(in_service)[0]}"
+    app_pid = on_host(container, "systemctl", "show", "--property=MainPID", "--value", "wedsync-app")
+    limits = on_host(container, "cat", f"/proc/{app_pid}/limits")
+    assert re.search(r"^Max open files\s+65536\s+65536", limits, re.MULTILINE), limits
+    assert on_host(container, "readlink", "/etc/localtime").endswith("/UTC")
+    assert on_host(container, "systemctl", "is-active", "chrony", "apt-daily-upgrade.timer").split() == ["active"] * 2

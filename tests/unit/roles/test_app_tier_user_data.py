@@ -23,7 +23,8 @@ ENVIRONMENT = "production"
 REGION = "us-east-1"
 DEPLOYMENTS = f"wedsync-{ENVIRONMENT}-deployments-{REGION}"
 
-# Renders the template through the lookup the launch template task uses, with the role's defaults and vars.
+# Renders the template through the lookup the launch template task uses, with the role's defaults and vars,
+# after the OS baseline it merges, as the launch template tasks render it.
 PLAYBOOK = """\
 - hosts: localhost
   gather_facts: false
@@ -36,6 +37,11 @@ PLAYBOOK = """\
     wedsync_environment: {environment}
     wedsync_tags: {{}}
   tasks:
+    - name: Render the OS baseline as cloud-config
+      ansible.builtin.include_role:
+        name: wedsync.platform.host_baseline
+        tasks_from: cloud_config
+
     - name: Render the user data
       ansible.builtin.debug:
         msg: "{{{{ lookup('ansible.builtin.template', '{root}/roles/app_tier/templates/user-data.yml.j2') }}}}"
@@ -91,8 +97,7 @@ def user_data(tmp_path_factory: pytest.TempPathFactory) -> str:
     playbook.write_text(PLAYBOOK.format(root=ROOT, environment=ENVIRONMENT, region=REGION))
     run = run_playbook(playbook, "-i", "localhost,", "-c", "local")
     assert failures(run, "localhost") == []
-    [(_, result)] = task_results(run, "localhost")
-    return result["msg"]
+    return dict(task_results(run, "localhost"))["Render the user data"]["msg"]
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +123,14 @@ def test_the_user_data_is_cloud_config(user_data: str, cloud_config: dict[str, A
     assert {"users", "write_files", "runcmd"} <= cloud_config.keys()
     assert cloud_config["runcmd"] == [
         ["/usr/local/sbin/wedsync-install-packages"],
+        # The OS baseline, once its packages are in, before the app starts.
+        ["sysctl", "-p", "/etc/sysctl.d/99-wedsync.conf"],
+        ["install", "-d", "-m", "0750", "-o", "wedsync", "-g", "wedsync", "/opt/wedsync"],
+        ["systemctl", "daemon-reexec"],
+        ["systemctl", "restart", "systemd-journald"],
+        ["systemctl", "enable", "chrony", "apt-daily.timer", "apt-daily-upgrade.timer"],
+        ["systemctl", "restart", "chrony"],
+        ["systemctl", "start", "apt-daily.timer", "apt-daily-upgrade.timer"],
         ["systemd-tmpfiles", "--create", "/etc/tmpfiles.d/wedsync.conf"],
         ["systemctl", "daemon-reload"],
         ["systemctl", "enable", "--now", "wedsync-config.service"],
@@ -127,6 +140,29 @@ def test_the_user_data_is_cloud_config(user_data: str, cloud_config: dict[str, A
     app_env = written(cloud_config, "/etc/wedsync/app.env")
     assert f"S3_BUCKET=wedsync-{ENVIRONMENT}-uploads-{REGION}\n" in app_env
     assert "PORT=3000\n" in app_env
+
+
+def test_the_servers_boot_with_the_os_baseline(cloud_config: dict[str, Any]) -> None:
+    """host_baseline's own files, user and time zone: the role run on a booted server changes nothing."""
+    assert cloud_config["timezone"] == "UTC"
+    assert cloud_config["groups"] == ["wedsync"]
+    assert cloud_config["users"][1] == {
+        "name": "wedsync",
+        "gecos": "WedSync application",
+        "primary_group": "wedsync",
+        "no_user_group": True,
+        "system": True,
+        "homedir": "/opt/wedsync",
+        "no_create_home": True,
+        "shell": "/usr/sbin/nologin",
+    }
+    assert "net.core.somaxconn=8192\n" in written(cloud_config, "/etc/sysctl.d/99-wedsync.conf")
+    assert "wedsync hard nofile 65536\n" in written(cloud_config, "/etc/security/limits.d/60-wedsync.conf")
+    assert "DefaultLimitNOFILE=65536\n" in written(cloud_config, "/etc/systemd/system.conf.d/60-wedsync.conf")
+    assert "server 169.254.169.123 prefer iburst" in written(cloud_config, "/etc/chrony/chrony.conf")
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in written(cloud_config, "/etc/apt/apt.conf.d/20auto-upgrades")
+    assert "SystemMaxUse=2G" in written(cloud_config, "/etc/systemd/journald.conf.d/60-wedsync.conf")
+    assert "chrony unattended-upgrades" in written(cloud_config, "/usr/local/sbin/wedsync-install-packages")
 
 
 def test_every_script_is_sound_bash(tmp_path: Path, cloud_config: dict[str, Any]) -> None:
@@ -407,7 +443,10 @@ def test_the_agent_configuration_is_json(cloud_config: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("installed", "missing"),
-    [("awscli jq unzip curl nodejs npm", []), ("jq curl", ["awscli", "unzip", "nodejs", "npm"])],
+    [
+        ("awscli jq unzip curl nodejs npm chrony unattended-upgrades", []),
+        ("jq curl", ["awscli", "unzip", "nodejs", "npm", "chrony", "unattended-upgrades"]),
+    ],
     ids=["golden image", "bare image"],
 )
 def test_install_packages_installs_only_what_is_missing(
@@ -422,7 +461,8 @@ def test_install_packages_installs_only_what_is_missing(
         return
     assert [entry["args"] for entry in apt] == [
         ["update", "-q"],
-        ["install", "-y", "-q", "--no-install-recommends", *missing],
+        # The baseline's configuration, written before its packages, is kept.
+        ["install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confold", *missing],
     ]
     assert {entry["env"]["DEBIAN_FRONTEND"] for entry in apt} == {"noninteractive"}
 
