@@ -114,7 +114,7 @@ stage_e2e() {
   twin_up
   molecule test -s site || status=1
   if [ "$status" -eq 0 ]; then
-    pytest tests/e2e -q --durations=10 || status=$?
+    pytest tests/e2e -q --durations=40 || status=$?
   fi
   twin_down_and_check_nothing_left || status=1
   return "$status"
