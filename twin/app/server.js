@@ -7,17 +7,10 @@ const fs = require('node:fs/promises');
 const http = require('node:http');
 
 const { load, redactor, ConfigError } = require('./lib/config');
+const { HttpError } = require('./lib/http-error');
 const { version } = require('./package.json');
 
 const log = (message) => console.log(`wedsync ${version} [${process.pid}] ${message}`);
-
-class HttpError extends Error {
-  constructor(status, message, allow) {
-    super(message);
-    this.status = status;
-    this.allow = allow;
-  }
-}
 
 function startPrimary(config) {
   log(`starting ${config.workers} worker(s) on ${config.host || '*'}:${config.port}`);
@@ -107,7 +100,7 @@ const HEALTH = new Set(['/api/health', '/api/health/deep']);
 function startWorker(config) {
   // Only the workers load the clients: the primary stays small.
   const { deepHealth } = require('./lib/checks');
-  const { probeRoute, ProbeError } = require('./lib/probes');
+  const { probeRoute } = require('./lib/probes');
   const { S3 } = require('./lib/aws');
   const s3 = new S3(config.s3);
   const redact = redactor(() => [...config.secrets, ...s3.secrets()]);
@@ -147,7 +140,7 @@ function startWorker(config) {
       const body = await readBody(request, config.maxRequestSize);
       await route(request, response, controller.signal, body);
     } catch (error) {
-      const known = error instanceof HttpError || error instanceof ProbeError;
+      const known = error instanceof HttpError;
       const status = known ? error.status : 500;
       if (!known) log(`error: ${redact(error.stack || error)}`);
       const headers = error.allow ? { allow: error.allow } : {};

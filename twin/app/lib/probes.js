@@ -3,6 +3,7 @@
 // a row in the primary database and a key in Redis; the check deletes it when it is done, and a key
 // left behind by an interrupted check expires within the hour.
 const { query, withRedis } = require('./checks');
+const { HttpError } = require('./http-error');
 
 const ID = /^[A-Za-z0-9-]{8,64}$/;
 const MAX_VALUE = 256;
@@ -14,24 +15,16 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS e2e_probes (
   id text PRIMARY KEY, value text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())`;
 const ALREADY_CREATED = new Set(['23505', '42P07']);
 
-class ProbeError extends Error {
-  constructor(status, message, allow) {
-    super(message);
-    this.status = status;
-    this.allow = allow;
-  }
-}
-
 function parseProbe(body) {
   let probe;
   try {
     probe = JSON.parse(body.toString('utf8'));
   } catch {
-    throw new ProbeError(400, 'the body is not JSON: send {"id": "...", "value": "..."}');
+    throw new HttpError(400, 'the body is not JSON: send {"id": "...", "value": "..."}');
   }
-  if (!probe || !ID.test(String(probe.id))) throw new ProbeError(400, 'id must be 8 to 64 letters, digits or dashes');
+  if (!probe || !ID.test(String(probe.id))) throw new HttpError(400, 'id must be 8 to 64 letters, digits or dashes');
   if (typeof probe.value !== 'string' || probe.value.length > MAX_VALUE) {
-    throw new ProbeError(400, `value must be a string of at most ${MAX_VALUE} characters`);
+    throw new HttpError(400, `value must be a string of at most ${MAX_VALUE} characters`);
   }
   return probe;
 }
@@ -73,15 +66,15 @@ async function remove(config, signal, id) {
 // The answer to a probe request, [status, body], or null when the path is not a probe's.
 async function probeRoute(config, signal, method, path, body) {
   if (path === '/api/e2e/probes') {
-    if (method !== 'POST') throw new ProbeError(405, `${method} ${path}: use POST`, 'POST');
+    if (method !== 'POST') throw new HttpError(405, `${method} ${path}: use POST`, 'POST');
     return write(config, signal, body);
   }
   const match = /^\/api\/e2e\/probes\/([^/]+)$/.exec(path);
   if (!match) return null;
-  if (!ID.test(match[1])) throw new ProbeError(400, 'id must be 8 to 64 letters, digits or dashes');
+  if (!ID.test(match[1])) throw new HttpError(400, 'id must be 8 to 64 letters, digits or dashes');
   if (method === 'GET') return read(config, signal, match[1]);
   if (method === 'DELETE') return remove(config, signal, match[1]);
-  throw new ProbeError(405, `${method} ${path}: use GET or DELETE`, 'GET, DELETE');
+  throw new HttpError(405, `${method} ${path}: use GET or DELETE`, 'GET, DELETE');
 }
 
-module.exports = { probeRoute, ProbeError };
+module.exports = { probeRoute };
