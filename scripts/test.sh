@@ -17,6 +17,10 @@ export PATH="$PWD/.venv/bin:$PATH"
 export PYTHONPATH="$PWD"
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"
 export CONTAINERS_CONF="$PWD/twin/containers.conf"
+# The local inventory's modules run through the module server (scripts/module_python says why); tests
+# with inventories of their own start an interpreter per module, as production does.
+export WEDSYNC_MODULE_PYTHON="$PWD/scripts/module-python"
+trap 'scripts/module-python --stop' EXIT
 
 # The suite runs twins of its own, so a twin left up for a demo keeps its state.
 use_twin() {
