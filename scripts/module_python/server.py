@@ -61,6 +61,8 @@ def run(request: dict) -> int:
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = request["argv"]
+    # As `python FILE` would have it: FILE's directory first, not this server's.
+    sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
     try:
         runpy.run_path(sys.argv[0], run_name="__main__")
     except SystemExit as done:
