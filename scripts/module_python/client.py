@@ -91,6 +91,7 @@ def run() -> int:
             [json.dumps(request).encode()],
             [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0, 1, 2]))],
         )
+        conn.shutdown(socket.SHUT_WR)  # the whole request is sent
         pid = read_int(conn)
         if pid is None:
             interpreter_of_our_own()  # the server went away before the module started

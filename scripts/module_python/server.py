@@ -45,12 +45,14 @@ STREAMS = 3
 
 
 def receive(conn: socket.socket) -> tuple[dict, list[int]]:
-    """The request and the client's standard streams."""
+    """The request, up to the client's end of writing, and the client's standard streams."""
     fds = array.array("i")
     message, ancillary, _, _ = conn.recvmsg(MAX_REQUEST, socket.CMSG_LEN(STREAMS * fds.itemsize))
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+    while rest := conn.recv(MAX_REQUEST):
+        message += rest
     return json.loads(message), list(fds)
 
 

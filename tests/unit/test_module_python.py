@@ -67,6 +67,15 @@ def test_a_program_runs_as_under_python_with_its_arguments_streams_environment_a
     assert Path(f"{socket_path}.pid").exists()
 
 
+def test_a_large_environment_arrives_whole(tmp_path: Path, socket_path: str) -> None:
+    program = tmp_path / "program.py"
+    program.write_text(PROGRAM)
+    marker = "x" * 1_000_000
+    done = run(program, socket_path, MARKER=marker)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["marker"] == marker
+
+
 def test_an_exception_fails_the_run_with_its_traceback(tmp_path: Path, socket_path: str) -> None:
     program = tmp_path / "raises.py"
     program.write_text("raise RuntimeError('broken module')\n")
