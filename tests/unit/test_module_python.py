@@ -70,8 +70,10 @@ def test_a_program_runs_as_under_python_with_its_arguments_streams_environment_a
 def test_a_large_environment_arrives_whole(tmp_path: Path, socket_path: str) -> None:
     program = tmp_path / "program.py"
     program.write_text(PROGRAM)
-    marker = "x" * 1_000_000
-    done = run(program, socket_path, MARKER=marker)
+    # Each variable below the kernel's limit for one (128 KiB), the whole far above a socket's buffer.
+    marker = "x" * 100_000
+    padding = {f"PADDING_{n}": "y" * 100_000 for n in range(8)}
+    done = run(program, socket_path, MARKER=marker, **padding)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["marker"] == marker
 
