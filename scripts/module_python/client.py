@@ -5,6 +5,7 @@ Whatever goes wrong with the server, the module still runs: in an interpreter of
 without this. Standard library only, and started with -I -S: it runs once per module.
 
     scripts/module-python FILE ARGS...   run FILE as the virtualenv's Python would
+    scripts/module-python                run the program on standard input (Ansible's pipelining)
     scripts/module-python --stop         stop the server, if one runs
 """
 

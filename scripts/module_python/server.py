@@ -29,6 +29,7 @@ import signal
 import socket
 import sys
 import traceback
+import types
 
 # What every AWS module imports, imported once here and inherited by every child.
 import boto3  # noqa: F401
@@ -57,16 +58,21 @@ def receive(conn: socket.socket) -> tuple[dict, list[int]]:
 
 
 def run(request: dict) -> int:
-    """The AnsiballZ file as `python FILE ARGS...` would run it; its exit status."""
+    """The AnsiballZ file as `python FILE ARGS...` would run it, or the program on standard input as
+    `python` alone would (Ansible's pipelining); its exit status."""
     os.chdir(request["cwd"])
     os.umask(request["umask"])
     os.environ.clear()
     os.environ.update(request["env"])
-    sys.argv = request["argv"]
-    # As `python FILE` would have it: FILE's directory first, not this server's.
-    sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
+    sys.argv = request["argv"] or [""]
+    # As python would have it: the program's directory first (the working directory for standard
+    # input), not this server's.
+    sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv[0] else ""
     try:
-        runpy.run_path(sys.argv[0], run_name="__main__")
+        if sys.argv[0]:
+            runpy.run_path(sys.argv[0], run_name="__main__")
+        else:
+            run_standard_input()
     except SystemExit as done:
         if done.code is None or isinstance(done.code, int):
             return done.code or 0
@@ -76,6 +82,12 @@ def run(request: dict) -> int:
         traceback.print_exc()
         return 1
     return 0
+
+
+def run_standard_input() -> None:
+    main = types.ModuleType("__main__")
+    sys.modules["__main__"] = main
+    exec(compile(sys.stdin.buffer.read(), "<stdin>", "exec"), main.__dict__)  # as `python` does with no FILE
 
 
 def child(conn: socket.socket) -> None:

@@ -67,6 +67,19 @@ def test_a_program_runs_as_under_python_with_its_arguments_streams_environment_a
     assert Path(f"{socket_path}.pid").exists()
 
 
+def test_a_program_on_standard_input_runs_as_python_alone_runs_it(tmp_path: Path, socket_path: str) -> None:
+    """Ansible's pipelining: no FILE, the program on standard input."""
+    done = subprocess.run(
+        [MODULE_PYTHON],
+        input="import sys\nprint(__name__, repr(sys.argv), sys.path[0] == '')\nsys.exit(4)\n",
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "WEDSYNC_MODULE_PYTHON_SOCKET": socket_path},
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (4, "__main__ [''] True\n", "")
+
+
 def test_a_large_environment_arrives_whole(tmp_path: Path, socket_path: str) -> None:
     program = tmp_path / "program.py"
     program.write_text(PROGRAM)
@@ -101,7 +114,8 @@ def test_stop_leaves_no_server(tmp_path: Path, socket_path: str) -> None:
     assert not Path(socket_path).exists()
 
 
-def test_an_ansible_module_runs_through_it(tmp_path: Path, socket_path: str) -> None:
+@pytest.mark.parametrize("pipelining", ["False", "True"])
+def test_an_ansible_module_runs_through_it(socket_path: str, pipelining: str) -> None:
     done = subprocess.run(
         [
             Path(sys.executable).parent / "ansible",
@@ -113,7 +127,12 @@ def test_an_ansible_module_runs_through_it(tmp_path: Path, socket_path: str) -> 
         text=True,
         check=False,
         cwd=ROOT,
-        env={**os.environ, "WEDSYNC_MODULE_PYTHON_SOCKET": socket_path, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        env={
+            **os.environ,
+            "WEDSYNC_MODULE_PYTHON_SOCKET": socket_path,
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_PIPELINING": pipelining,
+        },
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert '"ping": "pong"' in done.stdout
